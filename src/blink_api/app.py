@@ -1,0 +1,157 @@
+"""The application factory: routers, middleware, error handlers and the process's start-up work."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from blink_api import __version__, bootstrap
+from blink_api.config import Settings, get_settings
+from blink_api.context import AppContext
+from blink_api.customers.router import router as customers_router
+from blink_api.db import Database, resolve_database_url
+from blink_api.employees.router import groups_router
+from blink_api.employees.router import router as employees_router
+from blink_api.errors import FieldError, Problem, install_error_handlers
+from blink_api.identity.repository import signing_key
+from blink_api.identity.router import me_router
+from blink_api.identity.router import router as auth_router
+from blink_api.identity.security import Passwords, Tokens
+from blink_api.limits import BodyLimitMiddleware
+from blink_api.notifications.delivery import DeliveryWorker
+from blink_api.observability import Metrics, RequestContextMiddleware
+from blink_api.sites.router import router as sites_router
+from blink_api.system.router import router as system_router
+from blink_api.tenants.router import router as tenants_router
+from blink_api.ticket_types.router import router as ticket_types_router
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Tickets, customer portal and inspection forms for facility-services companies.
+
+Log in with **Authorize** (e-mail and password); every error is an RFC 9457 problem document.
+Lists answer `{items, next_cursor}`: pass `next_cursor` as `cursor` until it is null.
+"""
+
+
+def api_router() -> APIRouter:
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (
+        auth_router,
+        me_router,
+        tenants_router,
+        sites_router,
+        ticket_types_router,
+        customers_router,
+        employees_router,
+        groups_router,
+    ):
+        api.include_router(router)
+    return api
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Every route is named `domain:action`; the name is the operation id generated clients use.
+    return route.name
+
+
+async def build_context(settings: Settings, database: Database) -> AppContext:
+    passwords = Passwords(settings)
+    key = settings.secret_key
+    if not key:
+        async with database.sessionmaker.begin() as session:
+            key = await signing_key(session)
+    tokens = Tokens(key, timedelta(minutes=settings.access_token_ttl_minutes))
+    return AppContext(settings=settings, database=database, passwords=passwords, tokens=tokens)
+
+
+async def run_startup_data(ctx: AppContext) -> None:
+    settings = ctx.settings
+    if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
+        async with ctx.database.sessionmaker.begin() as session:
+            await bootstrap.bootstrap_admin(
+                session, ctx.passwords, settings.bootstrap_admin_email, settings.bootstrap_admin_password
+            )
+    if settings.demo_data:
+        async with ctx.database.sessionmaker.begin() as session:
+            logins = await bootstrap.demo_data(session, ctx.passwords)
+        lines = [f"  {login.email:<38} {login.password:<18} {login.role}" for login in logins]
+        print("\nDemo logins (e-mail, password, role):\n" + "\n".join(lines), flush=True)
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = database or Database(resolve_database_url(settings))
+        ctx = await build_context(settings, db)
+        app.state.context = ctx
+        await run_startup_data(ctx)
+        stop = asyncio.Event()
+        worker_task = None
+        if settings.embedded_worker:
+            worker = DeliveryWorker(db, settings, on_outcome=lambda o: metrics.mails.labels(o).inc())
+            worker_task = asyncio.create_task(worker.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                await worker_task
+            if database is None:
+                await db.dispose()
+
+    app = FastAPI(
+        title="Blink API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        generate_unique_id_function=_operation_id,
+        separate_input_output_schemas=False,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    app.include_router(system_router)
+    app.include_router(api_router())
+    app.add_middleware(
+        BodyLimitMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
+    )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
+    return app
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        separate_input_output_schemas=False,
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for model in (Problem, FieldError):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema.pop("$defs", None)
+        schemas[model.__name__] = schema
+    app.openapi_schema = document
+    return document

@@ -1,0 +1,170 @@
+"""The `blink-api` command: serve, worker, migrate, create-admin, export-openapi."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import json
+import signal
+import sys
+from pathlib import Path
+
+from blink_api.config import Settings, get_settings
+from blink_api.observability import configure_logging
+
+
+def _project_root() -> Path:
+    """The folder holding `migrations/`: the checkout in development, the working directory in an image."""
+    checkout = Path(__file__).resolve().parents[2]
+    return checkout if (checkout / "migrations").is_dir() else Path.cwd()
+
+
+def _alembic_config(url: str):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    root = _project_root()
+    ini = root / "alembic.ini"
+    config = Config(str(ini)) if ini.exists() else Config()
+    config.set_main_option("script_location", str(root / "migrations"))
+    config.attributes["database_url"] = url
+    return config
+
+
+def migrate(settings: Settings, revision: str = "head") -> None:
+    from alembic import command
+
+    from blink_api.db import resolve_database_url
+
+    command.upgrade(_alembic_config(resolve_database_url(settings)), revision)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    migrate(get_settings(), args.revision)
+    print("database migrated to", args.revision)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    if args.migrate:
+        migrate(settings)
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"Blink API on http://{host}:{port}  (Swagger UI: http://{host}:{port}/docs)", flush=True)
+    uvicorn.run(
+        "blink_api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=True,
+        workers=args.workers,
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from blink_api.db import Database, resolve_database_url
+    from blink_api.notifications.delivery import DeliveryWorker
+
+    settings = get_settings()
+
+    async def run() -> None:
+        database = Database(resolve_database_url(settings), pool_size=2, max_overflow=2)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await DeliveryWorker(database, settings).run(stop, poll_seconds=args.poll_seconds)
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from blink_api.bootstrap import create_admin
+    from blink_api.db import Database, resolve_database_url
+    from blink_api.identity.repository import email_taken
+    from blink_api.identity.security import Passwords
+
+    settings = get_settings()
+    password = args.password or getpass.getpass("Password (at least 8 characters): ")
+    if len(password) < 8:
+        print("error: the password needs at least 8 characters", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        database = Database(resolve_database_url(settings), pool_size=1, max_overflow=0)
+        try:
+            async with database.sessionmaker.begin() as session:
+                if await email_taken(session, args.email.strip().lower()):
+                    print("error: an account with this e-mail exists already", file=sys.stderr)
+                    return 1
+                admin = await create_admin(
+                    session, Passwords(settings), email=args.email, password=password, name=args.name
+                )
+            print(f"administrator {admin.email} created ({admin.id})")
+            return 0
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def cmd_export_openapi(args: argparse.Namespace) -> int:
+    from blink_api.app import create_app
+
+    document = create_app(Settings(_env_file=None)).openapi()
+    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print("wrote", args.output)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="blink-api", description="Blink API")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the HTTP API")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--migrate", action="store_true", help="migrate the database first")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="deliver queued e-mail (when BLINK_EMBEDDED_WORKER=false)")
+    p.add_argument("--poll-seconds", type=float, default=1.0)
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.add_argument("revision", nargs="?", default="head")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("create-admin", help="create an administrator holding every permission")
+    p.add_argument("email")
+    p.add_argument("--name", default="Administrator")
+    p.add_argument("--password", help="prompted for when left out")
+    p.set_defaults(func=cmd_create_admin)
+
+    p = sub.add_parser("export-openapi", help="write the OpenAPI document")
+    p.add_argument("output", nargs="?", default="openapi/openapi.json")
+    p.set_defaults(func=cmd_export_openapi)
+
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

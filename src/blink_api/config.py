@@ -1,0 +1,72 @@
+"""Runtime configuration, read from environment variables and an optional `.env` file."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(default=None, validation_alias=_env("DATABASE_URL"))
+    data_dir: Path = Field(default=Path(".data"), validation_alias=_env("BLINK_DATA_DIR"))
+    host: str = Field(default="127.0.0.1", validation_alias=_env("HOST"))
+    port: int = Field(default=8000, validation_alias=_env("PORT"))
+
+    secret_key: str | None = Field(default=None, validation_alias=_env("BLINK_SECRET_KEY"))
+    access_token_ttl_minutes: int = Field(
+        default=480, ge=1, validation_alias=_env("BLINK_ACCESS_TOKEN_TTL_MINUTES")
+    )
+    password_token_ttl_hours: int = Field(
+        default=72, ge=1, validation_alias=_env("BLINK_PASSWORD_TOKEN_TTL_HOURS")
+    )
+    login_max_failures: int = Field(default=5, ge=1, validation_alias=_env("BLINK_LOGIN_MAX_FAILURES"))
+    login_lockout_seconds: int = Field(default=60, ge=1, validation_alias=_env("BLINK_LOGIN_LOCKOUT_SECONDS"))
+    argon2_time_cost: int = Field(default=3, ge=1, validation_alias=_env("BLINK_ARGON2_TIME_COST"))
+    argon2_memory_kib: int = Field(default=65536, ge=8, validation_alias=_env("BLINK_ARGON2_MEMORY_KIB"))
+    argon2_parallelism: int = Field(default=4, ge=1, validation_alias=_env("BLINK_ARGON2_PARALLELISM"))
+
+    bootstrap_admin_email: str | None = Field(
+        default=None, validation_alias=_env("BLINK_BOOTSTRAP_ADMIN_EMAIL")
+    )
+    bootstrap_admin_password: str | None = Field(
+        default=None, validation_alias=_env("BLINK_BOOTSTRAP_ADMIN_PASSWORD")
+    )
+    demo_data: bool = Field(default=False, validation_alias=_env("BLINK_DEMO_DATA"))
+
+    smtp_host: str | None = Field(default=None, validation_alias=_env("SMTP_HOST"))
+    smtp_port: int = Field(default=587, validation_alias=_env("SMTP_PORT"))
+    smtp_from: str = Field(default="Blink <noreply@localhost>", validation_alias=_env("SMTP_FROM"))
+    smtp_username: str | None = Field(default=None, validation_alias=_env("SMTP_USERNAME"))
+    smtp_password: str | None = Field(default=None, validation_alias=_env("SMTP_PASSWORD"))
+    smtp_starttls: bool = Field(default=False, validation_alias=_env("SMTP_STARTTLS"))
+    portal_base_url: str = Field(
+        default="http://127.0.0.1:8000", validation_alias=_env("BLINK_PORTAL_BASE_URL")
+    )
+
+    storage_url: str = Field(default="file://.data/files", validation_alias=_env("STORAGE_URL"))
+    s3_endpoint_url: str | None = Field(default=None, validation_alias=_env("S3_ENDPOINT_URL"))
+    embedded_worker: bool = Field(default=True, validation_alias=_env("BLINK_EMBEDDED_WORKER"))
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, validation_alias=_env("BLINK_MAX_BODY_BYTES"))
+    max_upload_bytes: int = Field(
+        default=25_000_000, ge=1024, validation_alias=_env("BLINK_MAX_UPLOAD_BYTES")
+    )
+
+    log_level: str = Field(default="INFO", validation_alias=_env("LOG_LEVEL"))
+    log_json: bool = Field(default=True, validation_alias=_env("BLINK_LOG_JSON"))
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,27 @@
+"""What one process shares between requests: settings, database, hashing, tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from blink_api.config import Settings
+from blink_api.db import Database
+from blink_api.identity.security import Passwords, Tokens
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    database: Database
+    passwords: Passwords
+    tokens: Tokens
+
+
+def get_context(request: Request) -> AppContext:
+    return request.app.state.context
+
+
+Ctx = Annotated[AppContext, Depends(get_context)]

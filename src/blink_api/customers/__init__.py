@@ -1,0 +1,1 @@
+"""Customers: the companies served, with access to the customer portal."""

@@ -1,0 +1,41 @@
+"""Customer rules: configured by admins holding `insight:manage` (checked by the route)."""
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from blink_api.crud import apply_changes, delete_or_409, one_or_404
+from blink_api.customers.models import Customer
+from blink_api.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
+from blink_api.pagination import Page, PageParams, paginate
+
+
+async def list_customers(session: AsyncSession, page: PageParams) -> Page[CustomerRead]:
+    rows, cursor = await paginate(
+        session, select(Customer), page, created_at=Customer.created_at, id_=Customer.id
+    )
+    return Page[CustomerRead](items=[CustomerRead.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
+    return await one_or_404(session, select(Customer).where(Customer.id == customer_id), "Customer")
+
+
+async def create_customer(session: AsyncSession, body: CustomerCreate) -> Customer:
+    customer = Customer(name=body.name)
+    session.add(customer)
+    await session.flush()
+    return customer
+
+
+async def update_customer(session: AsyncSession, customer_id: uuid.UUID, body: CustomerUpdate) -> Customer:
+    customer = await get_customer(session, customer_id)
+    apply_changes(customer, body)
+    await session.flush()
+    return customer
+
+
+async def delete_customer(session: AsyncSession, customer_id: uuid.UUID) -> None:
+    customer = await get_customer(session, customer_id)
+    await delete_or_409(session, customer, "The customer")

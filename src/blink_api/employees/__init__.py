@@ -1,0 +1,1 @@
+"""Employees and the permission groups that grant them permissions."""

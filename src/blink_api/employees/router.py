@@ -1,0 +1,122 @@
+"""HTTP endpoints of employees and permission groups."""
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from blink_api.context import Ctx
+from blink_api.db import DbSession
+from blink_api.employees import service
+from blink_api.employees.schemas import (
+    EmployeeCreate,
+    EmployeeRead,
+    EmployeeUpdate,
+    PermissionGroupCreate,
+    PermissionGroupRead,
+    PermissionGroupUpdate,
+)
+from blink_api.errors import problem_responses
+from blink_api.identity.dependencies import AdminEmployee, CurrentEmployee
+from blink_api.pagination import Page, Pagination
+
+router = APIRouter(prefix="/employees", tags=["employees"])
+
+
+@router.get("", name="employees:list", responses=problem_responses(401, 403, 422))
+async def list_employees(
+    session: DbSession, employee: CurrentEmployee, page: Pagination, tenant_id: uuid.UUID | None = None
+) -> Page[EmployeeRead]:
+    """Admins see every employee; other employees see the colleagues of their tenants."""
+    return await service.list_employees(session, employee, page, tenant_id)
+
+
+@router.post(
+    "",
+    name="employees:create",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_employee(
+    ctx: Ctx, session: DbSession, admin: AdminEmployee, body: EmployeeCreate
+) -> EmployeeRead:
+    """Without `password`, the employee is mailed a single-use link to set one (`POST /auth/password`)."""
+    return EmployeeRead.model_validate(await service.create_employee(ctx, session, body))
+
+
+@router.get("/{employee_id}", name="employees:read", responses=problem_responses(401, 403, 404, 422))
+async def read_employee(
+    session: DbSession, employee: CurrentEmployee, employee_id: uuid.UUID
+) -> EmployeeRead:
+    return EmployeeRead.model_validate(await service.get_employee(session, employee, employee_id))
+
+
+@router.patch("/{employee_id}", name="employees:update", responses=problem_responses(401, 403, 404, 409, 422))
+async def update_employee(
+    ctx: Ctx, session: DbSession, admin: AdminEmployee, employee_id: uuid.UUID, body: EmployeeUpdate
+) -> EmployeeRead:
+    """A new password or deactivation ends every session the employee has."""
+    return EmployeeRead.model_validate(await service.update_employee(ctx, session, admin, employee_id, body))
+
+
+@router.delete(
+    "/{employee_id}",
+    name="employees:delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def delete_employee(session: DbSession, admin: AdminEmployee, employee_id: uuid.UUID) -> None:
+    """Refused with 409 while the employee's work is on record; deactivate instead."""
+    await service.delete_employee(session, admin, employee_id)
+
+
+groups_router = APIRouter(prefix="/permission-groups", tags=["permission-groups"])
+
+
+@groups_router.get("", name="permission-groups:list", responses=problem_responses(401, 403, 422))
+async def list_groups(
+    session: DbSession, admin: AdminEmployee, page: Pagination
+) -> Page[PermissionGroupRead]:
+    return await service.list_groups(session, page)
+
+
+@groups_router.post(
+    "",
+    name="permission-groups:create",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_group(
+    session: DbSession, admin: AdminEmployee, body: PermissionGroupCreate
+) -> PermissionGroupRead:
+    return PermissionGroupRead.model_validate(await service.create_group(session, body))
+
+
+@groups_router.get(
+    "/{permission_group_id}", name="permission-groups:read", responses=problem_responses(401, 403, 404, 422)
+)
+async def read_group(
+    session: DbSession, admin: AdminEmployee, permission_group_id: uuid.UUID
+) -> PermissionGroupRead:
+    return PermissionGroupRead.model_validate(await service.get_group(session, permission_group_id))
+
+
+@groups_router.patch(
+    "/{permission_group_id}",
+    name="permission-groups:update",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def update_group(
+    session: DbSession, admin: AdminEmployee, permission_group_id: uuid.UUID, body: PermissionGroupUpdate
+) -> PermissionGroupRead:
+    return PermissionGroupRead.model_validate(await service.update_group(session, permission_group_id, body))
+
+
+@groups_router.delete(
+    "/{permission_group_id}",
+    name="permission-groups:delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def delete_group(session: DbSession, admin: AdminEmployee, permission_group_id: uuid.UUID) -> None:
+    """Refused with 409 while employees hold the group."""
+    await service.delete_group(session, permission_group_id)

@@ -1,0 +1,74 @@
+"""Employee and permission-group bodies."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import EmailStr, Field
+
+from blink_api.schema_types import Input, Name, Output
+
+Permission = Literal["insight:manage", "check:templates:manage"]
+Locale = Literal["de", "en"]
+
+
+class PermissionGroupCreate(Input):
+    name: Name
+    permissions: list[Permission] = Field(default_factory=list, max_length=20)
+
+
+class PermissionGroupUpdate(Input):
+    name: Name = Field(default=None)
+    permissions: list[Permission] = Field(default=None, max_length=20)
+
+
+class PermissionGroupRead(Output):
+    id: uuid.UUID
+    name: str
+    permissions: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class EmployeeCreate(Input):
+    email: EmailStr
+    name: Name
+    password: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=256,
+        description="Without a password, an invitation mail with a single-use set-password link is sent.",
+    )
+    is_admin: bool = False
+    tenant_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
+    permission_group_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    notify_unassigned: bool = Field(
+        default=False, description="Mail me about customer tickets of my tenants that have no assignee."
+    )
+    locale: Locale = "de"
+
+
+class EmployeeUpdate(Input):
+    email: EmailStr = Field(default=None)
+    name: Name = Field(default=None)
+    password: str = Field(default=None, min_length=8, max_length=256, description="Logs out every session.")
+    is_admin: bool = Field(default=None)
+    is_active: bool = Field(default=None, description="Deactivating logs the employee out everywhere.")
+    tenant_ids: list[uuid.UUID] = Field(default=None, max_length=500)
+    permission_group_ids: list[uuid.UUID] = Field(default=None, max_length=100)
+    notify_unassigned: bool = Field(default=None)
+    locale: Locale = Field(default=None)
+
+
+class EmployeeRead(Output):
+    id: uuid.UUID
+    email: str
+    name: str
+    is_admin: bool
+    is_active: bool
+    tenant_ids: list[uuid.UUID]
+    permission_group_ids: list[uuid.UUID]
+    notify_unassigned: bool
+    locale: str
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,175 @@
+"""Employee and permission-group rules."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from blink_api.context import AppContext
+from blink_api.crud import apply_changes, delete_or_409, flush_unique, one_or_404, require_all_exist
+from blink_api.employees import repository as repo
+from blink_api.employees.schemas import (
+    EmployeeCreate,
+    EmployeeRead,
+    EmployeeUpdate,
+    PermissionGroupCreate,
+    PermissionGroupRead,
+    PermissionGroupUpdate,
+)
+from blink_api.errors import Conflict
+from blink_api.identity import repository as identity_repo
+from blink_api.identity import service as identity
+from blink_api.identity.models import Employee, PermissionGroup
+from blink_api.identity.principals import EmployeePrincipal
+from blink_api.notifications.service import enqueue_invitation
+from blink_api.pagination import Page, PageParams, paginate
+from blink_api.tenants.models import Tenant
+
+# -- permission groups ---------------------------------------------------------------------------
+
+
+async def list_groups(session: AsyncSession, page: PageParams) -> Page[PermissionGroupRead]:
+    rows, cursor = await paginate(
+        session, select(PermissionGroup), page, created_at=PermissionGroup.created_at, id_=PermissionGroup.id
+    )
+    return Page[PermissionGroupRead](
+        items=[PermissionGroupRead.model_validate(r) for r in rows], next_cursor=cursor
+    )
+
+
+async def get_group(session: AsyncSession, group_id: uuid.UUID) -> PermissionGroup:
+    return await one_or_404(
+        session, select(PermissionGroup).where(PermissionGroup.id == group_id), "Permission group"
+    )
+
+
+def _group_exists(name: str) -> str:
+    return f"A permission group named '{name}' exists already."
+
+
+async def create_group(session: AsyncSession, body: PermissionGroupCreate) -> PermissionGroup:
+    group = PermissionGroup(name=body.name, permissions=sorted(set(body.permissions)))
+    session.add(group)
+    await flush_unique(session, _group_exists(body.name))
+    return group
+
+
+async def update_group(
+    session: AsyncSession, group_id: uuid.UUID, body: PermissionGroupUpdate
+) -> PermissionGroup:
+    group = await get_group(session, group_id)
+    if body.permissions is not None:
+        body = body.model_copy(update={"permissions": sorted(set(body.permissions))})
+    apply_changes(group, body)
+    await flush_unique(session, _group_exists(group.name))
+    return group
+
+
+async def delete_group(session: AsyncSession, group_id: uuid.UUID) -> None:
+    group = await get_group(session, group_id)
+    await delete_or_409(session, group, "The permission group")
+
+
+# -- employees -----------------------------------------------------------------------------------
+
+
+async def list_employees(
+    session: AsyncSession, principal: EmployeePrincipal, page: PageParams, tenant_id: uuid.UUID | None = None
+) -> Page[EmployeeRead]:
+    stmt = repo.visible_employees(principal)
+    if tenant_id is not None:
+        stmt = stmt.where(Employee.tenants.any(Tenant.id == tenant_id))
+    rows, cursor = await paginate(session, stmt, page, created_at=Employee.created_at, id_=Employee.id)
+    return Page[EmployeeRead](items=[EmployeeRead.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+async def get_employee(
+    session: AsyncSession, principal: EmployeePrincipal, employee_id: uuid.UUID
+) -> Employee:
+    return await one_or_404(session, repo.employee_by_id(principal, employee_id), "Employee")
+
+
+async def _require_free_email(session: AsyncSession, email: str, except_id: uuid.UUID | None = None) -> None:
+    if await identity_repo.email_taken(session, email, except_id=except_id):
+        raise Conflict("An account with this e-mail address exists already.")
+
+
+async def create_employee(ctx: AppContext, session: AsyncSession, body: EmployeeCreate) -> Employee:
+    email = identity.normalize_email(body.email)
+    await _require_free_email(session, email)
+    tenants = await require_all_exist(session, Tenant, body.tenant_ids, ["body", "tenant_ids"], "tenant")
+    groups = await require_all_exist(
+        session,
+        PermissionGroup,
+        body.permission_group_ids,
+        ["body", "permission_group_ids"],
+        "permission group",
+    )
+    employee = Employee(
+        email=email,
+        name=body.name,
+        is_admin=body.is_admin,
+        notify_unassigned=body.notify_unassigned,
+        locale=body.locale,
+        tenants=tenants,
+        permission_groups=groups,
+        password_hash=await ctx.passwords.hash(body.password) if body.password else None,
+    )
+    session.add(employee)
+    await flush_unique(session, "An account with this e-mail address exists already.")
+    if body.password is None:
+        token = await identity.create_password_link(ctx, session, employee.id, "invitation")
+        await enqueue_invitation(
+            session,
+            recipient=email,
+            name=employee.name,
+            locale=employee.locale,
+            portal=False,
+            link=f"{ctx.settings.portal_base_url.rstrip('/')}/set-password?token={token}",
+        )
+    return employee
+
+
+async def update_employee(
+    ctx: AppContext,
+    session: AsyncSession,
+    principal: EmployeePrincipal,
+    employee_id: uuid.UUID,
+    body: EmployeeUpdate,
+) -> Employee:
+    employee = await get_employee(session, principal, employee_id)
+    if employee.id == principal.id and (body.is_admin is False or body.is_active is False):
+        raise Conflict("You cannot take away your own administrator rights or deactivate yourself.")
+    if body.email is not None:
+        body = body.model_copy(update={"email": identity.normalize_email(body.email)})
+        await _require_free_email(session, body.email, except_id=employee.id)
+    if body.tenant_ids is not None:
+        employee.tenants = await require_all_exist(
+            session, Tenant, body.tenant_ids, ["body", "tenant_ids"], "tenant"
+        )
+    if body.permission_group_ids is not None:
+        employee.permission_groups = await require_all_exist(
+            session,
+            PermissionGroup,
+            body.permission_group_ids,
+            ["body", "permission_group_ids"],
+            "permission group",
+        )
+    changes = apply_changes(employee, body, skip={"password", "tenant_ids", "permission_group_ids"})
+    if body.password is not None:
+        await identity.set_password_hash(ctx, employee, body.password)
+    elif "is_active" in changes and not employee.is_active:
+        employee.token_version += 1
+    await flush_unique(session, "An account with this e-mail address exists already.")
+    return employee
+
+
+async def delete_employee(
+    session: AsyncSession, principal: EmployeePrincipal, employee_id: uuid.UUID
+) -> None:
+    employee = await get_employee(session, principal, employee_id)
+    if employee.id == principal.id:
+        raise Conflict("You cannot delete yourself.")
+    await delete_or_409(session, employee, "The employee")

@@ -1,0 +1,1 @@
+"""Accounts, log-in, tokens and the principals every request is made by."""

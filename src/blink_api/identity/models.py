@@ -1,0 +1,164 @@
+"""Accounts of both kinds of caller, and what authenticates them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from blink_api.db import Base, IdMixin, TimestampMixin
+from blink_api.tenants.models import Tenant
+
+PERMISSIONS: dict[str, str] = {
+    "insight:manage": "Configure the customer portal (with is_admin).",
+    "check:templates:manage": "Create and change form templates.",
+}
+
+employee_tenants = Table(
+    "employee_tenants",
+    Base.metadata,
+    Column("employee_id", Uuid, ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True),
+    Column("tenant_id", Uuid, ForeignKey("tenants.id", ondelete="RESTRICT"), primary_key=True, index=True),
+)
+
+employee_permission_groups = Table(
+    "employee_permission_groups",
+    Base.metadata,
+    Column("employee_id", Uuid, ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "permission_group_id",
+        Uuid,
+        ForeignKey("permission_groups.id", ondelete="RESTRICT"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+customer_user_sites = Table(
+    "customer_user_sites",
+    Base.metadata,
+    Column("customer_user_id", Uuid, ForeignKey("customer_users.id", ondelete="CASCADE"), primary_key=True),
+    Column("site_id", Uuid, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Account(IdMixin, TimestampMixin, Base):
+    """What logs in: one row per employee or customer user, so an e-mail address names one account."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint("kind IN ('employee', 'customer_user')", name="kind"),
+        CheckConstraint("email = lower(email)", name="email_lower"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # Bumped whenever issued tokens must stop working (password change, deactivation).
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    locale: Mapped[str] = mapped_column(String(5), default="de", server_default="de")
+
+    __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_abstract": True, "eager_defaults": True}
+
+
+class Employee(Account):
+    __tablename__ = "employees"
+
+    id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Opt-in to mails about customer tickets that have no assignee yet.
+    notify_unassigned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+    tenants: Mapped[list[Tenant]] = relationship(secondary=employee_tenants, lazy="raise")
+    permission_groups: Mapped[list[PermissionGroup]] = relationship(
+        secondary=employee_permission_groups, lazy="raise"
+    )
+
+    __mapper_args__ = {
+        "polymorphic_identity": "employee",
+        "polymorphic_load": "inline",
+        "eager_defaults": True,
+    }
+
+    @property
+    def tenant_ids(self) -> list[uuid.UUID]:
+        return sorted(t.id for t in self.tenants)
+
+    @property
+    def permission_group_ids(self) -> list[uuid.UUID]:
+        return sorted(g.id for g in self.permission_groups)
+
+
+class CustomerUser(Account):
+    __tablename__ = "customer_users"
+
+    id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customers.id", ondelete="RESTRICT"), index=True
+    )
+
+    __mapper_args__ = {
+        "polymorphic_identity": "customer_user",
+        "polymorphic_load": "inline",
+        "eager_defaults": True,
+    }
+
+
+class PermissionGroup(IdMixin, TimestampMixin, Base):
+    __tablename__ = "permission_groups"
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    permissions: Mapped[list[str]] = mapped_column(
+        ARRAY(String(64)), default=list, server_default=text("'{}'")
+    )
+
+
+class LoginThrottle(Base):
+    """Failed log-ins per e-mail address (known or not), shared by every API process."""
+
+    __tablename__ = "login_throttle"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PasswordToken(IdMixin, Base):
+    """A single-use set-password link (invitation or reset); only its hash is stored."""
+
+    __tablename__ = "password_tokens"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AppSecret(Base):
+    """Secrets generated once and shared by every process (the token signing key when none is configured)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,49 @@
+"""HTTP endpoints of log-in and identity."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from blink_api.context import Ctx
+from blink_api.db import DbSession
+from blink_api.errors import problem_responses
+from blink_api.identity import service
+from blink_api.identity.dependencies import CurrentPrincipal, Public
+from blink_api.identity.schemas import Me, PasswordSet, Token
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post(
+    "/auth/token",
+    name="auth:token",
+    dependencies=[Public],
+    responses=problem_responses(401, 422, 429),
+    summary="Log in with e-mail and password (OAuth2 password flow)",
+)
+async def issue_token(
+    ctx: Ctx, session: DbSession, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> Token:
+    """Employees and customer users alike. Repeated failures for one address answer 429 for a while."""
+    return await service.login(ctx, session, form.username, form.password)
+
+
+@router.post(
+    "/auth/password",
+    name="auth:set_password",
+    dependencies=[Public],
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(422),
+    summary="Set a password with the token of an invitation or reset link",
+)
+async def set_password(ctx: Ctx, session: DbSession, body: PasswordSet) -> None:
+    await service.set_password_with_link(ctx, session, body.token, body.password)
+
+
+me_router = APIRouter(tags=["me"])
+
+
+@me_router.get("/me", name="me:read", responses=problem_responses(401), summary="Who am I")
+async def read_me(principal: CurrentPrincipal) -> Me:
+    return service.me(principal)

@@ -1,0 +1,103 @@
+"""Log-in, throttling and set-password links."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from blink_api.context import AppContext
+from blink_api.errors import Invalid, TooManyRequests, Unauthorized
+from blink_api.identity import repository as repo
+from blink_api.identity.models import Account
+from blink_api.identity.principals import CustomerUserPrincipal, Principal
+from blink_api.identity.schemas import Me, Token
+from blink_api.identity.security import hash_link_token, new_link_token
+
+LOGIN_REFUSED = "Incorrect e-mail or password."
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def login(ctx: AppContext, session: AsyncSession, username: str, password: str) -> Token:
+    email = normalize_email(username)
+    locked = await repo.locked_until(session, email)
+    if locked is not None:
+        wait = max(1, math.ceil((locked - datetime.now(UTC)).total_seconds()))
+        raise TooManyRequests(
+            f"Too many failed log-ins for this address; try again in {wait} seconds.", retry_after=wait
+        )
+    account = await repo.get_account_by_email(session, email)
+    # Unknown addresses are verified against a dummy hash: same cost, same answer.
+    password_ok = await ctx.passwords.verify(account.password_hash if account else None, password)
+    if account is None or not password_ok or not account.is_active:
+        # Counted in a transaction of its own: the refused request's transaction rolls back.
+        async with ctx.database.sessionmaker.begin() as own:
+            await repo.record_failed_login(
+                own,
+                email,
+                max_failures=ctx.settings.login_max_failures,
+                lockout_seconds=ctx.settings.login_lockout_seconds,
+            )
+        raise Unauthorized(LOGIN_REFUSED)
+    await repo.clear_failed_logins(session, email)
+    if account.password_hash and ctx.passwords.needs_rehash(account.password_hash):
+        account.password_hash = await ctx.passwords.hash(password)
+    return Token(
+        access_token=ctx.tokens.issue(account.id, account.token_version),
+        expires_in=int(ctx.tokens.ttl.total_seconds()),
+    )
+
+
+def me(principal: Principal) -> Me:
+    if isinstance(principal, CustomerUserPrincipal):
+        return Me(
+            id=principal.id,
+            kind="customer_user",
+            email=principal.email,
+            name=principal.name,
+            is_admin=False,
+            permissions=[],
+            tenant_ids=[],
+            customer_id=principal.customer_id,
+        )
+    return Me(
+        id=principal.id,
+        kind="employee",
+        email=principal.email,
+        name=principal.name,
+        is_admin=principal.is_admin,
+        permissions=sorted(principal.permissions),
+        tenant_ids=sorted(principal.tenant_ids),
+        customer_id=None,
+    )
+
+
+async def set_password_hash(ctx: AppContext, account: Account, password: str) -> None:
+    """Set a new password; tokens issued before stop working."""
+    account.password_hash = await ctx.passwords.hash(password)
+    account.token_version += 1
+
+
+async def create_password_link(
+    ctx: AppContext, session: AsyncSession, account_id: uuid.UUID, purpose: str
+) -> str:
+    """A single-use set-password token for the account (the caller mails the link)."""
+    token, token_hash = new_link_token()
+    expires_at = datetime.now(UTC) + timedelta(hours=ctx.settings.password_token_ttl_hours)
+    await repo.add_password_token(session, account_id, token_hash, purpose, expires_at)
+    return token
+
+
+async def set_password_with_link(ctx: AppContext, session: AsyncSession, token: str, password: str) -> None:
+    account_id = await repo.take_password_token(session, hash_link_token(token))
+    account = await session.get(Account, account_id) if account_id else None
+    if account is None:
+        raise Invalid.at(["body", "token"], "The link is invalid, used or expired; ask for a new one.")
+    await set_password_hash(ctx, account, password)
+    await repo.clear_failed_logins(session, account.email)
+    await session.flush()

@@ -1,0 +1,33 @@
+"""Imports every table so that Alembic and the tests see the whole schema."""
+
+from blink_api.customers.models import Customer
+from blink_api.db import Base
+from blink_api.identity.models import (
+    Account,
+    AppSecret,
+    CustomerUser,
+    Employee,
+    LoginThrottle,
+    PasswordToken,
+    PermissionGroup,
+)
+from blink_api.notifications.models import OutboxMessage
+from blink_api.sites.models import Site
+from blink_api.tenants.models import Tenant
+from blink_api.ticket_types.models import TicketType
+
+__all__ = [
+    "Account",
+    "AppSecret",
+    "Base",
+    "Customer",
+    "CustomerUser",
+    "Employee",
+    "LoginThrottle",
+    "OutboxMessage",
+    "PasswordToken",
+    "PermissionGroup",
+    "Site",
+    "Tenant",
+    "TicketType",
+]

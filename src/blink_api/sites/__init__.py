@@ -1,0 +1,1 @@
+"""Sites: the buildings and locations served for a customer."""

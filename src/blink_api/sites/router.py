@@ -1,0 +1,56 @@
+"""HTTP endpoints of sites."""
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from blink_api.db import DbSession
+from blink_api.errors import problem_responses
+from blink_api.identity.dependencies import AdminEmployee, CurrentPrincipal
+from blink_api.pagination import Page, Pagination
+from blink_api.sites import service
+from blink_api.sites.schemas import SiteCreate, SiteRead, SiteUpdate
+
+router = APIRouter(prefix="/sites", tags=["sites"])
+
+
+@router.get("", name="sites:list", responses=problem_responses(401, 422))
+async def list_sites(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    page: Pagination,
+    tenant_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
+) -> Page[SiteRead]:
+    """Admins see every site, employees their tenants' sites, customer users the sites assigned to them."""
+    return await service.list_sites(session, principal, page, tenant_id, customer_id)
+
+
+@router.post(
+    "", name="sites:create", status_code=status.HTTP_201_CREATED, responses=problem_responses(401, 403, 422)
+)
+async def create_site(session: DbSession, admin: AdminEmployee, body: SiteCreate) -> SiteRead:
+    return SiteRead.model_validate(await service.create_site(session, body))
+
+
+@router.get("/{site_id}", name="sites:read", responses=problem_responses(401, 404, 422))
+async def read_site(session: DbSession, principal: CurrentPrincipal, site_id: uuid.UUID) -> SiteRead:
+    return SiteRead.model_validate(await service.get_site(session, principal, site_id))
+
+
+@router.patch("/{site_id}", name="sites:update", responses=problem_responses(401, 403, 404, 422))
+async def update_site(
+    session: DbSession, admin: AdminEmployee, site_id: uuid.UUID, body: SiteUpdate
+) -> SiteRead:
+    return SiteRead.model_validate(await service.update_site(session, admin, site_id, body))
+
+
+@router.delete(
+    "/{site_id}",
+    name="sites:delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def delete_site(session: DbSession, admin: AdminEmployee, site_id: uuid.UUID) -> None:
+    """Refused with 409 while tickets or form submissions refer to the site."""
+    await service.delete_site(session, admin, site_id)

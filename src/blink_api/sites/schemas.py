@@ -1,0 +1,35 @@
+"""Site bodies."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from blink_api.schema_types import Input, Name, Output
+
+Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+
+
+class SiteCreate(Input):
+    tenant_id: uuid.UUID
+    customer_id: uuid.UUID
+    name: Name
+    address: Address | None = None
+
+
+class SiteUpdate(Input):
+    """The tenant and customer of a site are fixed once it exists."""
+
+    name: Name = Field(default=None)
+    address: Address | None = None
+
+
+class SiteRead(Output):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    customer_id: uuid.UUID
+    name: str
+    address: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,76 @@
+"""Health, metrics and Swagger UI, served at the root without any CDN."""
+
+from importlib import resources
+
+from fastapi import APIRouter, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
+from sqlalchemy import text
+
+from blink_api.errors import NotFound, ServiceUnavailable, problem_responses
+from blink_api.identity.dependencies import Public
+from blink_api.schema_types import Output
+
+router = APIRouter(tags=["system"], dependencies=[Public])
+
+
+class Health(Output):
+    status: str
+
+
+@router.get("/health/live", name="system:live", summary="The process is up")
+async def live() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/health/ready", name="system:ready", responses=problem_responses(503), summary="The database answers"
+)
+async def ready(request: Request) -> Health:
+    try:
+        async with request.app.state.context.database.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise ServiceUnavailable("The database does not answer.") from exc
+    return Health(status="ok")
+
+
+@router.get(
+    "/metrics",
+    name="system:metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+async def metrics(request: Request) -> Response:
+    body, media_type = request.app.state.metrics.render()
+    return Response(body, media_type=media_type)
+
+
+_SWAGGER_FILES = {
+    "swagger-ui-bundle.js": "application/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon-32x32.png": "image/png",
+}
+
+
+@router.get("/docs", name="system:docs", include_in_schema=False)
+async def docs(request: Request) -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url=request.app.openapi_url,
+        title=f"{request.app.title} - API documentation",
+        swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+        swagger_css_url="/docs/assets/swagger-ui.css",
+        swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
+    )
+
+
+@router.get("/docs/assets/{filename}", name="system:docs_asset", include_in_schema=False)
+async def docs_asset(filename: str) -> FileResponse:
+    if filename not in _SWAGGER_FILES:
+        raise NotFound("No such documentation asset.")
+    path = resources.files("fastapi_swagger") / "resources" / filename
+    return FileResponse(
+        str(path), media_type=_SWAGGER_FILES[filename], headers={"Cache-Control": "public, max-age=86400"}
+    )

@@ -1,0 +1,1 @@
+"""Tenants: the legal entities or branches of the service company."""

@@ -1,0 +1,20 @@
+"""SQL for tenants."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from blink_api.identity.principals import EmployeePrincipal
+from blink_api.tenants.models import Tenant
+
+
+def visible_tenants(principal: EmployeePrincipal) -> Select[Any]:
+    stmt = select(Tenant)
+    if not principal.is_admin:
+        stmt = stmt.where(Tenant.id.in_(principal.tenant_ids))
+    return stmt
+
+
+def tenant_by_id(principal: EmployeePrincipal, tenant_id: uuid.UUID) -> Select[Any]:
+    return visible_tenants(principal).where(Tenant.id == tenant_id)

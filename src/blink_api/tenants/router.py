@@ -1,0 +1,53 @@
+"""HTTP endpoints of tenants."""
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from blink_api.db import DbSession
+from blink_api.errors import problem_responses
+from blink_api.identity.dependencies import AdminEmployee, CurrentEmployee
+from blink_api.pagination import Page, Pagination
+from blink_api.tenants import service
+from blink_api.tenants.schemas import TenantCreate, TenantRead, TenantUpdate
+
+router = APIRouter(prefix="/tenants", tags=["tenants"])
+
+
+@router.get("", name="tenants:list", responses=problem_responses(401, 403, 422))
+async def list_tenants(session: DbSession, employee: CurrentEmployee, page: Pagination) -> Page[TenantRead]:
+    """Admins see every tenant, other employees the tenants they belong to."""
+    return await service.list_tenants(session, employee, page)
+
+
+@router.post(
+    "",
+    name="tenants:create",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_tenant(session: DbSession, admin: AdminEmployee, body: TenantCreate) -> TenantRead:
+    return TenantRead.model_validate(await service.create_tenant(session, body))
+
+
+@router.get("/{tenant_id}", name="tenants:read", responses=problem_responses(401, 403, 404, 422))
+async def read_tenant(session: DbSession, employee: CurrentEmployee, tenant_id: uuid.UUID) -> TenantRead:
+    return TenantRead.model_validate(await service.get_tenant(session, employee, tenant_id))
+
+
+@router.patch("/{tenant_id}", name="tenants:update", responses=problem_responses(401, 403, 404, 409, 422))
+async def update_tenant(
+    session: DbSession, admin: AdminEmployee, tenant_id: uuid.UUID, body: TenantUpdate
+) -> TenantRead:
+    return TenantRead.model_validate(await service.update_tenant(session, admin, tenant_id, body))
+
+
+@router.delete(
+    "/{tenant_id}",
+    name="tenants:delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def delete_tenant(session: DbSession, admin: AdminEmployee, tenant_id: uuid.UUID) -> None:
+    """Refused with 409 while sites, ticket types or employees still belong to the tenant."""
+    await service.delete_tenant(session, admin, tenant_id)

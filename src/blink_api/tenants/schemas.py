@@ -1,0 +1,31 @@
+"""Tenant bodies."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from blink_api.schema_types import Input, Name, Output
+
+TenantCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z0-9]{2,10}$")
+]
+
+
+class TenantCreate(Input):
+    name: Name
+    code: TenantCode = Field(description="2 to 10 letters or digits; prefixes the tenant's ticket numbers.")
+
+
+class TenantUpdate(Input):
+    name: Name = Field(default=None)
+    code: TenantCode = Field(default=None)
+
+
+class TenantRead(Output):
+    id: uuid.UUID
+    name: str
+    code: str
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,1 @@
+"""Ticket types: per tenant, either standard tickets or absence requests."""
