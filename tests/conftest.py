@@ -1,0 +1,99 @@
+"""Fixtures: a migrated PostgreSQL database, the app on it, clients and callers of every kind."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from blink_api.app import create_app
+from blink_api.config import Settings
+from blink_api.context import AppContext
+from blink_api.db import Base, Database
+from tests.database import fresh_database, migrate
+from tests.factories import World, build_world
+
+os.environ.setdefault("BLINK_LOG_JSON", "false")
+
+
+def make_settings(tmp: Path, url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": url,
+        "data_dir": tmp / "data",
+        "storage_url": f"file://{tmp / 'data' / 'files'}",
+        "embedded_worker": False,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 64,
+        "argon2_parallelism": 1,
+        "secret_key": "test-signing-key-that-is-long-enough-for-hs256",
+        "portal_base_url": "https://portal.example.test",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    async with fresh_database() as url:
+        await migrate(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("blink"), database_url)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, database: Database) -> AsyncIterator[object]:
+    application = create_app(settings, database)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+def ctx(app: object) -> AppContext:
+    return app.state.context  # type: ignore[attr-defined]
+
+
+_TABLES = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "app_secrets"]
+
+
+@pytest.fixture(autouse=True)
+async def _clean_tables(database: Database) -> AsyncIterator[None]:
+    """Every test starts from empty tables (real commits, so concurrency tests are real too)."""
+    yield
+    async with database.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(_TABLES)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+async def session(database: Database) -> AsyncIterator[AsyncSession]:
+    async with database.sessionmaker() as s:
+        yield s
+
+
+@pytest.fixture
+async def world(database: Database, ctx: AppContext) -> World:
+    """Two tenants, two customers, their sites and one caller of every kind (see `World`)."""
+    async with database.sessionmaker.begin() as s:
+        return await build_world(s, ctx)
