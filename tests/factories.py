@@ -47,7 +47,12 @@ async def make_customer(s: AsyncSession, name: str | None = None) -> Customer:
 
 
 async def make_site(s: AsyncSession, *, tenant: Tenant, customer: Customer, name: str | None = None) -> Site:
-    site = Site(tenant_id=tenant.id, customer_id=customer.id, name=name or f"Site {next(_seq)}", address="Hafenstraße 1")
+    site = Site(
+        tenant_id=tenant.id,
+        customer_id=customer.id,
+        name=name or f"Site {next(_seq)}",
+        address="Hafenstraße 1",
+    )
     s.add(site)
     await s.flush()
     return site
@@ -70,15 +75,26 @@ async def make_group(s: AsyncSession, permissions: list[str], name: str | None =
 
 
 async def make_employee(
-    s: AsyncSession, ctx: AppContext, *, tenants: list[Tenant] | None = None, is_admin: bool = False,
-    permissions: list[str] | None = None, email: str | None = None, name: str | None = None,
-    password: str = PASSWORD, is_active: bool = True,
+    s: AsyncSession,
+    ctx: AppContext,
+    *,
+    tenants: list[Tenant] | None = None,
+    is_admin: bool = False,
+    permissions: list[str] | None = None,
+    email: str | None = None,
+    name: str | None = None,
+    password: str = PASSWORD,
+    is_active: bool = True,
 ) -> Actor:
     groups = [await make_group(s, permissions)] if permissions else []
     employee = Employee(
-        email=email or f"employee{next(_seq)}@example.test", name=name or "Erika Employee",
-        is_admin=is_admin, is_active=is_active, password_hash=await ctx.passwords.hash(password),
-        tenants=list(tenants or []), permission_groups=groups,
+        email=email or f"employee{next(_seq)}@example.test",
+        name=name or "Erika Employee",
+        is_admin=is_admin,
+        is_active=is_active,
+        password_hash=await ctx.passwords.hash(password),
+        tenants=list(tenants or []),
+        permission_groups=groups,
     )
     s.add(employee)
     await s.flush()
@@ -86,11 +102,18 @@ async def make_employee(
 
 
 async def make_customer_user(
-    s: AsyncSession, ctx: AppContext, *, customer: Customer, sites: list[Site] | None = None,
-    email: str | None = None, password: str = PASSWORD,
+    s: AsyncSession,
+    ctx: AppContext,
+    *,
+    customer: Customer,
+    sites: list[Site] | None = None,
+    email: str | None = None,
+    password: str = PASSWORD,
 ) -> Actor:
     user = CustomerUser(
-        email=email or f"customer{next(_seq)}@example.test", name="Kim Customer", customer_id=customer.id,
+        email=email or f"customer{next(_seq)}@example.test",
+        name="Kim Customer",
+        customer_id=customer.id,
         password_hash=await ctx.passwords.hash(password),
     )
     s.add(user)
@@ -134,12 +157,19 @@ async def build_world(s: AsyncSession, ctx: AppContext) -> World:
     site_b1 = await make_site(s, tenant=tenant_b, customer=customer_y, name="Schwabing")
     all_permissions = ["check:templates:manage", "insight:manage"]
     return World(
-        tenant_a=tenant_a, tenant_b=tenant_b, customer_x=customer_x, customer_y=customer_y,
-        site_a1=site_a1, site_a2=site_a2, site_b1=site_b1,
+        tenant_a=tenant_a,
+        tenant_b=tenant_b,
+        customer_x=customer_x,
+        customer_y=customer_y,
+        site_a1=site_a1,
+        site_a2=site_a2,
+        site_b1=site_b1,
         type_a=await make_ticket_type(s, tenant=tenant_a, name="Reklamation"),
         absence_a=await make_ticket_type(s, tenant=tenant_a, name="Urlaub", category="absence"),
         type_b=await make_ticket_type(s, tenant=tenant_b, name="Sonderauftrag"),
-        admin=await make_employee(s, ctx, is_admin=True, permissions=all_permissions, email="admin@example.test"),
+        admin=await make_employee(
+            s, ctx, is_admin=True, permissions=all_permissions, email="admin@example.test"
+        ),
         admin_no_insight=await make_employee(s, ctx, is_admin=True, email="plainadmin@example.test"),
         insight_no_admin=await make_employee(
             s, ctx, tenants=[tenant_a], permissions=["insight:manage"], email="insight@example.test"

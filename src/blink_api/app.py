@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from blink_api import __version__, bootstrap
 from blink_api.config import Settings, get_settings
@@ -59,6 +59,11 @@ def api_router() -> APIRouter:
     ):
         api.include_router(router)
     return api
+
+
+def api_routes(app: FastAPI) -> list[RouteContext]:
+    """Every operation of the app with its full path, through included routers."""
+    return [rc for rc in iter_route_contexts(app.routes) if isinstance(rc.original_route, APIRoute)]
 
 
 def _operation_id(route: APIRoute) -> str:

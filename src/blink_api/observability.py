@@ -76,6 +76,23 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._templates: dict[str, str] | None = None
+
+    def _template(self, scope: Scope) -> str:
+        """The matched route's full path template (bounded label values, unlike raw paths)."""
+        route = scope.get("route")
+        if route is None:
+            return "unmatched"
+        if self._templates is None:
+            # Routes of included routers know only their own part of the path; the app's table has it whole.
+            from fastapi.routing import iter_route_contexts
+
+            self._templates = {
+                rc.name: rc.path
+                for rc in iter_route_contexts(getattr(scope.get("app"), "routes", []))
+                if rc.name
+            }
+        return self._templates.get(getattr(route, "name", ""), getattr(route, "path", "unmatched"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,8 +117,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = self._template(scope)
             self.metrics.requests.labels(scope["method"], template, str(status)).inc()
             self.metrics.latency.labels(scope["method"], template).observe(elapsed)
             access_log.info(

@@ -1,0 +1,113 @@
+"""The API contract: who may call each route, operation ids, and the checked-in OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.dependencies.models import Dependant
+
+from blink_api.app import api_routes, create_app
+from blink_api.identity.dependencies import get_principal, public
+from tests.conftest import make_settings
+
+OPENAPI_FILE = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
+
+# Routes anyone may call, by name; everything else must depend on an authenticated principal.
+PUBLIC_ROUTES = {
+    "auth:token",
+    "auth:set_password",
+    "system:live",
+    "system:ready",
+    "system:metrics",
+    "system:docs",
+    "system:docs_asset",
+}
+
+
+def _calls(dependant: Dependant) -> set[object]:
+    found = {dependant.call}
+    for sub in dependant.dependencies:
+        found |= _calls(sub)
+    return found
+
+
+def test_every_route_declares_who_may_call_it(app):
+    routes = api_routes(app)
+    assert len(routes) > 30  # the walk must reach into included routers
+    undeclared, wrongly_public, wrongly_private = [], [], []
+    for route in routes:
+        calls = _calls(route.dependant)
+        authenticated, is_public = get_principal in calls, public in calls
+        if not authenticated and not is_public:
+            undeclared.append(route.name)
+        if is_public and route.name not in PUBLIC_ROUTES:
+            wrongly_public.append(route.name)
+        if route.name in PUBLIC_ROUTES and not is_public:
+            wrongly_private.append(route.name)
+    assert not undeclared, f"routes without an authentication dependency: {undeclared}"
+    assert not wrongly_public, f"routes marked public but not listed as public: {wrongly_public}"
+    assert not wrongly_private, f"listed as public but not marked so: {wrongly_private}"
+
+
+def test_operation_ids_are_domain_action_and_unique(app):
+    names = [r.name for r in api_routes(app) if r.include_in_schema]
+    assert len(names) > 30
+    assert len(names) == len(set(names))
+    for route in api_routes(app):
+        domain, _, action = route.name.partition(":")
+        assert action and [domain] == list(route.tags), f"{route.name} is not '<tag>:<action>'"
+
+
+def test_every_operation_documents_its_problem_answers(app):
+    document = app.openapi()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert operation["operationId"], (method, path)
+            assert operation.get("tags"), (method, path)
+            problems = {code for code in responses if code.startswith(("4", "5"))}
+            if path.startswith("/api/v1/") and operation["operationId"] not in PUBLIC_ROUTES:
+                assert "401" in problems, f"{method} {path} does not document 401"
+            if operation.get("parameters") or operation.get("requestBody"):
+                assert "422" in problems, f"{method} {path} does not document 422"
+            for code in problems:
+                content = responses[code].get("content", {})
+                assert "application/problem+json" in content, f"{method} {path} {code}"
+
+
+def test_no_separate_input_and_output_schemas(app):
+    schemas = app.openapi()["components"]["schemas"]
+    split = [name for name in schemas if name.endswith(("-Input", "-Output"))]
+    assert not split
+
+
+def test_checked_in_openapi_document_matches_the_served_one(tmp_path, database_url):
+    # Built exactly as `make openapi` builds it; regenerate with `make openapi` when this fails.
+    served = create_app(make_settings(tmp_path, database_url)).openapi()
+    checked_in = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
+    assert checked_in == served, "openapi/openapi.json is stale: run `make openapi`"
+
+
+async def test_openapi_json_is_served(client):
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200
+    assert r.json()["info"]["title"] == "Blink API"
+    security = r.json()["components"]["securitySchemes"]
+    assert any(
+        s.get("flows", {}).get("password", {}).get("tokenUrl") == "/api/v1/auth/token"
+        for s in security.values()
+    )
+
+
+@pytest.mark.parametrize("field", ["items", "next_cursor"])
+def test_every_list_answers_a_page(app, field):
+    document = app.openapi()
+    schemas = document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        operation = operations.get("get")
+        if not operation or not operation["operationId"].endswith(":list"):
+            continue
+        ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        assert field in schemas[ref.rsplit("/", 1)[1]]["properties"], path
