@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from blink_api import __version__, bootstrap
+from blink_api.attachments.router import router as attachments_router
 from blink_api.config import Settings, get_settings
 from blink_api.context import AppContext
 from blink_api.customers.router import router as customers_router
@@ -29,9 +30,11 @@ from blink_api.limits import BodyLimitMiddleware
 from blink_api.notifications.delivery import DeliveryWorker
 from blink_api.observability import Metrics, RequestContextMiddleware
 from blink_api.sites.router import router as sites_router
+from blink_api.storage import storage_from_settings
 from blink_api.system.router import router as system_router
 from blink_api.tenants.router import router as tenants_router
 from blink_api.ticket_types.router import router as ticket_types_router
+from blink_api.tickets.router import router as tickets_router
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,8 @@ def api_router() -> APIRouter:
         customers_router,
         employees_router,
         groups_router,
+        tickets_router,
+        attachments_router,
     ):
         api.include_router(router)
     return api
@@ -78,7 +83,13 @@ async def build_context(settings: Settings, database: Database) -> AppContext:
         async with database.sessionmaker.begin() as session:
             key = await signing_key(session)
     tokens = Tokens(key, timedelta(minutes=settings.access_token_ttl_minutes))
-    return AppContext(settings=settings, database=database, passwords=passwords, tokens=tokens)
+    return AppContext(
+        settings=settings,
+        database=database,
+        passwords=passwords,
+        tokens=tokens,
+        storage=storage_from_settings(settings),
+    )
 
 
 async def run_startup_data(ctx: AppContext) -> None:
@@ -116,6 +127,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             stop.set()
             if worker_task is not None:
                 await worker_task
+            await ctx.storage.close()
             if database is None:
                 await db.dispose()
 

@@ -1,4 +1,4 @@
-"""What one process shares between requests: settings, database, hashing, tokens."""
+"""What one process shares between requests: settings, database, hashing, tokens, file storage."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from blink_api.config import Settings
 from blink_api.db import Database
 from blink_api.identity.security import Passwords, Tokens
+from blink_api.storage import Storage
 
 
 @dataclass
@@ -18,6 +19,7 @@ class AppContext:
     database: Database
     passwords: Passwords
     tokens: Tokens
+    storage: Storage
 
 
 def get_context(request: Request) -> AppContext:

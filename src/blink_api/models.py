@@ -1,7 +1,9 @@
 """Imports every table so that Alembic and the tests see the whole schema."""
 
+from blink_api.attachments.models import Attachment
 from blink_api.customers.models import Customer
 from blink_api.db import Base
+from blink_api.idempotency import IdempotencyKey
 from blink_api.identity.models import (
     Account,
     AppSecret,
@@ -15,19 +17,25 @@ from blink_api.notifications.models import OutboxMessage
 from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
+from blink_api.tickets.models import Ticket, TicketComment, TicketEvent
 
 __all__ = [
     "Account",
     "AppSecret",
+    "Attachment",
     "Base",
     "Customer",
     "CustomerUser",
     "Employee",
+    "IdempotencyKey",
     "LoginThrottle",
     "OutboxMessage",
     "PasswordToken",
     "PermissionGroup",
     "Site",
     "Tenant",
+    "Ticket",
+    "TicketComment",
+    "TicketEvent",
     "TicketType",
 ]

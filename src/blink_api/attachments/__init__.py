@@ -1,0 +1,1 @@
+"""Attachments: files on tickets, sniffed, stored under generated keys, streamed back."""

@@ -1,0 +1,34 @@
+"""SQL for attachments: visible exactly when their ticket is (uploads not yet used: to their uploader)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+
+from blink_api.attachments.models import Attachment
+from blink_api.identity.principals import Principal
+from blink_api.tickets.models import Ticket
+from blink_api.tickets.repository import ticket_scope
+
+
+def visible_attachments(principal: Principal) -> Select[Any]:
+    return (
+        select(Attachment)
+        .outerjoin(Ticket, Ticket.id == Attachment.ticket_id)
+        .where(
+            or_(
+                and_(Attachment.ticket_id.is_not(None), ticket_scope(principal)),
+                and_(Attachment.ticket_id.is_(None), Attachment.created_by == principal.id),
+            )
+        )
+    )
+
+
+def attachment_by_id(principal: Principal, attachment_id: uuid.UUID) -> Select[Any]:
+    return visible_attachments(principal).where(Attachment.id == attachment_id)
+
+
+def of_ticket(ticket_id: uuid.UUID) -> Select[Any]:
+    return select(Attachment).where(Attachment.ticket_id == ticket_id)

@@ -1,0 +1,80 @@
+"""What a file really is, from its bytes: the allow-list, text detection and image size checks."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import BinaryIO
+
+import filetype
+from PIL import Image, UnidentifiedImageError
+
+MAX_IMAGE_PIXELS = 50_000_000
+HEAD_BYTES = 64 * 1024
+
+IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+INLINE_TYPES = IMAGE_TYPES | {"application/pdf"}
+ALLOWED_TYPES = IMAGE_TYPES | {
+    "application/pdf",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+    "text/plain",
+    "text/csv",
+}
+
+# Keeps Pillow itself from decoding anything absurd should some path ever decode an upload.
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+
+def sniff(head: bytes, filename: str) -> str:
+    """The content type the bytes show; `application/octet-stream` when they show none we know."""
+    kind = filetype.guess(head)
+    if kind is not None:
+        return kind.mime
+    if head and _looks_like_text(head):
+        return "text/csv" if filename.lower().endswith(".csv") else "text/plain"
+    return "application/octet-stream"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+        return True
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut off by the end of the sample is still text.
+        return exc.start >= len(head) - 3 and exc.reason == "unexpected end of data"
+
+
+def image_pixels(file: BinaryIO) -> int | None:
+    """Width times height from the image header, without decoding the pixels; None if unreadable."""
+    position = file.tell()
+    try:
+        with Image.open(file) as image:
+            width, height = image.size
+            return width * height
+    except Image.DecompressionBombError:
+        return MAX_IMAGE_PIXELS + 1
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    finally:
+        file.seek(position)
+
+
+def display_name(filename: str | None) -> str:
+    """The client's file name, kept only as a harmless display name (never a path)."""
+    name = unicodedata.normalize("NFC", filename or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C" and ch not in '<>:"|?*')
+    name = name.strip().lstrip(".").strip()
+    if len(name) > 200:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 200 - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 else name[:200]
+    return name or "attachment"

@@ -1,0 +1,1 @@
+"""Tickets: their lifecycle, comments, internal notes, history and search."""

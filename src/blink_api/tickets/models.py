@@ -1,0 +1,118 @@
+"""Tickets, their comments and their history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from blink_api.db import Base, IdMixin, TimestampMixin
+from blink_api.identity.models import Account
+
+STATUSES = ("open", "in_progress", "closed")
+
+# Which ticket types a customer's users may create and see (the portal's "Tickets" tab).
+customer_ticket_types = Table(
+    "customer_ticket_types",
+    Base.metadata,
+    Column("customer_id", Uuid, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "ticket_type_id",
+        Uuid,
+        ForeignKey("ticket_types.id", ondelete="RESTRICT"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+
+class Ticket(IdMixin, TimestampMixin, Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'in_progress', 'closed')", name="status"),
+        CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name="closed_at_iff_closed"),
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_tickets_tenant_id_created_at", "tenant_id", "created_at", "id"),
+        Index("ix_tickets_site_id_created_at", "site_id", "created_at", "id"),
+        Index("ix_tickets_created_at_id", "created_at", "id"),
+        Index("ix_tickets_search_public", "search_public", postgresql_using="gin"),
+        Index("ix_tickets_search_internal", "search_internal", postgresql_using="gin"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="RESTRICT"))
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    ticket_type_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("ticket_types.id", ondelete="RESTRICT"), index=True
+    )
+    # Human-readable per tenant, e.g. NORD-000123; kept as issued even if the tenant's code changes.
+    number: Mapped[str] = mapped_column(String(24))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("employees.id", ondelete="RESTRICT"), index=True
+    )
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    created_by_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="RESTRICT"), index=True
+    )
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # Full text in German: title, description and public comments; internal notes apart, for employees only.
+    search_public: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True)
+    search_internal: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True)
+
+    created_by: Mapped[Account] = relationship(lazy="raise", foreign_keys=[created_by_id])
+
+    __mapper_args__ = {"version_id_col": version, "eager_defaults": True}
+
+
+class TicketComment(IdMixin, TimestampMixin, Base):
+    __tablename__ = "ticket_comments"
+    __table_args__ = (Index("ix_ticket_comments_ticket_id_created_at", "ticket_id", "created_at", "id"),)
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+    author: Mapped[Account] = relationship(lazy="raise")
+
+
+class TicketEvent(IdMixin, Base):
+    """One line of a ticket's history: who changed what, when, from what to what."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket_id_created_at", "ticket_id", "created_at", "id"),)
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    event: Mapped[str] = mapped_column(String(40))
+    field: Mapped[str | None] = mapped_column(String(40))
+    old_value: Mapped[object | None] = mapped_column(JSONB)
+    new_value: Mapped[object | None] = mapped_column(JSONB)
+    # Customer users see public events only: never internal notes, assignees or due dates.
+    public: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+    actor: Mapped[Account | None] = relationship(lazy="raise")
+
+    __mapper_args__ = {"eager_defaults": True}

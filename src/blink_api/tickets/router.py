@@ -1,0 +1,252 @@
+"""HTTP endpoints of tickets, their comments, attachments and history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, File, Header, Request, Response, UploadFile, status
+
+from blink_api.attachments import service as attachments
+from blink_api.attachments.schemas import AttachmentList, AttachmentRead
+from blink_api.context import Ctx
+from blink_api.db import DbSession
+from blink_api.errors import problem_responses
+from blink_api.idempotency import IdempotencyHeader, fingerprint, idempotent
+from blink_api.identity.dependencies import CurrentPrincipal
+from blink_api.pagination import Page, Pagination
+from blink_api.tickets import comments, service
+from blink_api.tickets.schemas import (
+    CommentCreate,
+    CommentRead,
+    CommentUpdate,
+    HistoryEntry,
+    Status,
+    TicketCreate,
+    TicketRead,
+    TicketUpdate,
+)
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description="The `ETag` of the version you read; 412 when it is stale."),
+]
+_ETAG_HEADER = {
+    "ETag": {"description": "The ticket's version, for `If-Match`.", "schema": {"type": "string"}}
+}
+
+
+@router.get("", name="tickets:list", responses=problem_responses(401, 422))
+async def list_tickets(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    page: Pagination,
+    site_id: uuid.UUID | None = None,
+    status: Status | None = None,
+    ticket_type_id: uuid.UUID | None = None,
+    assignee_id: uuid.UUID | None = None,
+    q: Annotated[str | None, "Full text over title, description and comments (German stemming)."] = None,
+    created_from: dt.datetime | None = None,
+    created_to: dt.datetime | None = None,
+) -> Page[TicketRead]:
+    """Newest first. Employees see their tenants' tickets, customer users the tickets of their sites."""
+    return await service.list_tickets(
+        session,
+        principal,
+        page,
+        site_id=site_id,
+        status=status,
+        ticket_type_id=ticket_type_id,
+        assignee_id=assignee_id,
+        q=q.strip()[:500] if q and q.strip() else None,
+        created_from=created_from,
+        created_to=created_to,
+    )
+
+
+@router.post(
+    "",
+    name="tickets:create",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def create_ticket(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    body: TicketCreate,
+    idempotency_key: IdempotencyHeader = None,
+) -> TicketRead:
+    """`due_date`, `assignee_id` and `status` are for employees; customer users sending them get 403."""
+
+    async def run() -> TicketRead:
+        return service.read(await service.create_ticket(session, principal, body))
+
+    return await idempotent(  # type: ignore[return-value]
+        session,
+        principal.id,
+        idempotency_key,
+        fingerprint("POST", request.url.path, body.model_dump_json()),
+        run,
+    )
+
+
+@router.get(
+    "/{ticket_id}",
+    name="tickets:read",
+    responses={**problem_responses(401, 404, 422), 200: {"headers": _ETAG_HEADER}},
+)
+async def read_ticket(
+    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, response: Response
+) -> TicketRead:
+    ticket = await service.get_ticket(session, principal, ticket_id)
+    response.headers["ETag"] = service.etag(ticket)
+    return service.read(ticket)
+
+
+@router.patch(
+    "/{ticket_id}",
+    name="tickets:update",
+    responses={**problem_responses(401, 403, 404, 412, 422), 200: {"headers": _ETAG_HEADER}},
+)
+async def update_ticket(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ticket_id: uuid.UUID,
+    body: TicketUpdate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> TicketRead:
+    """Customer users may change title and description of tickets they created, nothing else (403)."""
+    ticket = await service.update_ticket(session, principal, ticket_id, body, if_match)
+    response.headers["ETag"] = service.etag(ticket)
+    return service.read(ticket)
+
+
+@router.get("/{ticket_id}/history", name="tickets:history", responses=problem_responses(401, 404, 422))
+async def ticket_history(
+    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, page: Pagination
+) -> Page[HistoryEntry]:
+    """Who changed what, newest first; customer users see public events only."""
+    return await service.ticket_history(session, principal, ticket_id, page)
+
+
+@router.get("/{ticket_id}/comments", name="tickets:list_comments", responses=problem_responses(401, 404, 422))
+async def list_comments(
+    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, page: Pagination
+) -> Page[CommentRead]:
+    """Customer users never see internal notes."""
+    return await comments.list_comments(session, principal, ticket_id, page)
+
+
+@router.post(
+    "/{ticket_id}/comments",
+    name="tickets:create_comment",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def create_comment(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ticket_id: uuid.UUID,
+    body: CommentCreate,
+    idempotency_key: IdempotencyHeader = None,
+) -> CommentRead:
+    async def run() -> CommentRead:
+        _, comment = await comments.add_comment(session, principal, ticket_id, body)
+        return comments.read(comment)
+
+    return await idempotent(  # type: ignore[return-value]
+        session,
+        principal.id,
+        idempotency_key,
+        fingerprint("POST", request.url.path, body.model_dump_json()),
+        run,
+    )
+
+
+@router.get(
+    "/{ticket_id}/comments/{comment_id}",
+    name="tickets:read_comment",
+    responses=problem_responses(401, 404, 422),
+)
+async def read_comment(
+    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, comment_id: uuid.UUID
+) -> CommentRead:
+    _, comment = await comments.get_comment(session, principal, ticket_id, comment_id)
+    return comments.read(comment)
+
+
+@router.patch(
+    "/{ticket_id}/comments/{comment_id}",
+    name="tickets:update_comment",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def update_comment(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ticket_id: uuid.UUID,
+    comment_id: uuid.UUID,
+    body: CommentUpdate,
+) -> CommentRead:
+    """Authors only; the edit is kept in the history."""
+    return comments.read(await comments.edit_comment(session, principal, ticket_id, comment_id, body))
+
+
+@router.delete(
+    "/{ticket_id}/comments/{comment_id}",
+    name="tickets:delete_comment",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def delete_comment(
+    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, comment_id: uuid.UUID
+) -> None:
+    """Authors only."""
+    await comments.delete_comment(session, principal, ticket_id, comment_id)
+
+
+@router.get(
+    "/{ticket_id}/attachments", name="tickets:list_attachments", responses=problem_responses(401, 404, 422)
+)
+async def list_attachments(
+    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, page: Pagination
+) -> Page[AttachmentRead]:
+    await service.get_ticket(session, principal, ticket_id)
+    return await attachments.list_for_ticket(session, ticket_id, page)
+
+
+@router.post(
+    "/{ticket_id}/attachments",
+    name="tickets:create_attachments",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 404, 409, 413, 415, 422),
+)
+async def create_attachments(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ticket_id: uuid.UUID,
+    files: Annotated[list[UploadFile], File(description="One or more files.")],
+    idempotency_key: IdempotencyHeader = None,
+) -> AttachmentList:
+    """Images, PDF, office documents and text; the type is read from the bytes, not from the client."""
+    ticket = await service.get_ticket(session, principal, ticket_id)
+    checked = await attachments.check_files(files, ctx.settings.max_upload_bytes)
+
+    async def run() -> AttachmentList:
+        stored = await attachments.store_files(session, ctx.storage, principal, ticket.id, checked)
+        return AttachmentList(items=[AttachmentRead.model_validate(a) for a in stored])
+
+    return await idempotent(  # type: ignore[return-value]
+        session,
+        principal.id,
+        idempotency_key,
+        fingerprint("POST", request.url.path, *attachments.upload_fingerprint(checked)),
+        run,
+    )

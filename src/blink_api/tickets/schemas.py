@@ -1,0 +1,92 @@
+"""Ticket, comment and history bodies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from blink_api.schema_types import Input, LongText, Output
+
+Status = Literal["open", "in_progress", "closed"]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+
+
+class Creator(Output):
+    kind: Literal["employee", "customer_user"]
+    id: uuid.UUID
+    name: str
+
+
+class TicketCreate(Input):
+    site_id: uuid.UUID
+    ticket_type_id: uuid.UUID
+    title: Title
+    description: LongText | None = None
+    due_date: dt.date | None = Field(default=None, description="Employees only.")
+    assignee_id: uuid.UUID | None = Field(default=None, description="Employees only.")
+    status: Status | None = Field(default=None, description="Employees only; `open` when left out.")
+
+
+class TicketUpdate(Input):
+    title: Title = Field(default=None)
+    description: LongText | None = None
+    status: Status = Field(
+        default=None, description="Employees only. Closing sets `closed_at`, reopening clears it."
+    )
+    assignee_id: uuid.UUID | None = Field(default=None, description="Employees only.")
+    due_date: dt.date | None = Field(default=None, description="Employees only.")
+    ticket_type_id: uuid.UUID = Field(default=None, description="Employees only.")
+    site_id: uuid.UUID = Field(default=None, description="Employees only; a site of the same tenant.")
+
+
+class TicketRead(Output):
+    id: uuid.UUID
+    number: str
+    tenant_id: uuid.UUID
+    site_id: uuid.UUID
+    ticket_type_id: uuid.UUID
+    title: str
+    description: str | None
+    status: Status
+    assignee_id: uuid.UUID | None
+    due_date: dt.date | None
+    created_by: Creator
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None
+
+
+class CommentCreate(Input):
+    body: Body
+    internal: bool = Field(
+        default=False, description="An internal note, never shown to customer users (employees only)."
+    )
+
+
+class CommentUpdate(Input):
+    body: Body
+
+
+class CommentRead(Output):
+    id: uuid.UUID
+    ticket_id: uuid.UUID
+    body: str
+    internal: bool
+    author: Creator
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class HistoryEntry(Output):
+    id: uuid.UUID
+    ticket_id: uuid.UUID
+    actor: Creator | None
+    event: str = Field(description="created, updated, comment_added, comment_edited, comment_deleted, …")
+    field: str | None
+    old_value: Any
+    new_value: Any
+    created_at: dt.datetime

@@ -1,0 +1,225 @@
+"""Ticket rules: who creates, sees and changes which ticket, and the history of every change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from blink_api.errors import Invalid, NotFound, PreconditionFailed
+from blink_api.identity.models import Account
+from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal, ensure
+from blink_api.pagination import Page, PageParams, paginate
+from blink_api.sites.models import Site
+from blink_api.ticket_types.models import TicketType
+from blink_api.tickets import policy
+from blink_api.tickets import repository as repo
+from blink_api.tickets.models import Ticket, TicketEvent
+from blink_api.tickets.schemas import Creator, HistoryEntry, TicketCreate, TicketRead, TicketUpdate
+
+
+def creator(account: Account | None) -> Creator | None:
+    if account is None:
+        return None
+    return Creator(kind=account.kind, id=account.id, name=account.name)  # type: ignore[arg-type]
+
+
+def read(ticket: Ticket) -> TicketRead:
+    return TicketRead(
+        id=ticket.id,
+        number=ticket.number,
+        tenant_id=ticket.tenant_id,
+        site_id=ticket.site_id,
+        ticket_type_id=ticket.ticket_type_id,
+        title=ticket.title,
+        description=ticket.description,
+        status=ticket.status,  # type: ignore[arg-type]
+        assignee_id=ticket.assignee_id,
+        due_date=ticket.due_date,
+        created_by=creator(ticket.created_by),  # type: ignore[arg-type]
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        closed_at=ticket.closed_at,
+    )
+
+
+def etag(ticket: Ticket) -> str:
+    return f'"{ticket.version}"'
+
+
+async def list_tickets(
+    session: AsyncSession, principal: Principal, page: PageParams, **filters: Any
+) -> Page[TicketRead]:
+    stmt = repo.filtered(repo.visible_tickets(principal), principal, **filters)
+    rows, cursor = await paginate(session, stmt, page, created_at=Ticket.created_at, id_=Ticket.id)
+    return Page[TicketRead](items=[read(t) for t in rows], next_cursor=cursor)
+
+
+async def get_ticket(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, *, for_update: bool = False
+) -> Ticket:
+    ticket = await repo.get_visible(session, principal, ticket_id, for_update=for_update)
+    if ticket is None:
+        raise NotFound("Ticket not found.")
+    return ticket
+
+
+async def _site_in_scope(session: AsyncSession, principal: Principal, site_id: uuid.UUID) -> Site:
+    site = await repo.site_for_ticket(session, principal, site_id)
+    if site is None:
+        raise NotFound("Site not found.")
+    return site
+
+
+async def _check_type(
+    session: AsyncSession, principal: Principal, site: Site, ticket_type_id: uuid.UUID
+) -> TicketType:
+    ticket_type = await session.get(TicketType, ticket_type_id)
+    loc = ["body", "ticket_type_id"]
+    if ticket_type is None or ticket_type.tenant_id != site.tenant_id:
+        raise Invalid.at(loc, "The ticket type does not belong to the site's tenant.")
+    if isinstance(principal, CustomerUserPrincipal) and not await repo.type_enabled_for_customer(
+        session, principal.customer_id, ticket_type_id
+    ):
+        raise Invalid.at(loc, "This ticket type is not available to customer users on this site.")
+    return ticket_type
+
+
+async def _check_assignee(session: AsyncSession, assignee_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
+    if not await repo.employee_serves_tenant(session, assignee_id, tenant_id):
+        raise Invalid.at(
+            ["body", "assignee_id"], "The assignee must be an active employee of the ticket's tenant."
+        )
+
+
+async def create_ticket(session: AsyncSession, principal: Principal, body: TicketCreate) -> Ticket:
+    ensure(
+        policy.why_not_set_fields(
+            principal, [f for f in ("due_date", "assignee_id", "status") if getattr(body, f) is not None]
+        )
+    )
+    site = await _site_in_scope(session, principal, body.site_id)
+    await _check_type(session, principal, site, body.ticket_type_id)
+    if body.assignee_id is not None:
+        await _check_assignee(session, body.assignee_id, site.tenant_id)
+    status = body.status or "open"
+    ticket = Ticket(
+        tenant_id=site.tenant_id,
+        site_id=site.id,
+        ticket_type_id=body.ticket_type_id,
+        number=await repo.next_number(session, site.tenant_id),
+        title=body.title,
+        description=body.description,
+        status=status,
+        assignee_id=body.assignee_id,
+        due_date=body.due_date,
+        created_by_id=principal.id,
+        closed_at=dt.datetime.now(dt.UTC) if status == "closed" else None,
+    )
+    session.add(ticket)
+    await session.flush()
+    repo.add_event(session, ticket.id, principal.id, "created", public=True, new={"title": ticket.title})
+    await repo.refresh_search(session, ticket.id)
+    await session.flush()
+    return await get_ticket(session, principal, ticket.id)
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The version an `If-Match` header names; None for none or `*`."""
+    if value is None or value.strip() == "*":
+        return None
+    tag = value.split(",")[0].strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        return -1  # matches no version
+    return int(tag)
+
+
+async def update_ticket(
+    session: AsyncSession,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    body: TicketUpdate,
+    if_match: str | None,
+) -> Ticket:
+    sent = body.model_dump(exclude_unset=True)
+    ensure(policy.why_not_set_fields(principal, sent))
+    ticket = await get_ticket(session, principal, ticket_id)
+    ensure(policy.why_not_edit(principal, ticket))
+    expected = parse_if_match(if_match)
+    if expected is not None and expected != ticket.version:
+        raise PreconditionFailed("The ticket was changed since you read it; reload it and try again.")
+    for field in ("title", "status", "ticket_type_id", "site_id"):
+        if field in sent and sent[field] is None:
+            raise Invalid.at(["body", field], "This field cannot be null.")
+    if "site_id" in sent and sent["site_id"] != ticket.site_id:
+        site = await _site_in_scope(session, principal, sent["site_id"])
+        if site.tenant_id != ticket.tenant_id:
+            raise Invalid.at(["body", "site_id"], "A ticket can only move to a site of the same tenant.")
+    if "ticket_type_id" in sent and sent["ticket_type_id"] != ticket.ticket_type_id:
+        site = await session.get(Site, sent.get("site_id", ticket.site_id))
+        assert site is not None
+        await _check_type(session, principal, site, sent["ticket_type_id"])
+    if sent.get("assignee_id") is not None and sent["assignee_id"] != ticket.assignee_id:
+        await _check_assignee(session, sent["assignee_id"], ticket.tenant_id)
+
+    changes: dict[str, tuple[Any, Any]] = {}
+    for field, value in sent.items():
+        old = getattr(ticket, field)
+        if old != value:
+            setattr(ticket, field, value)
+            changes[field] = (old, value)
+    if "status" in changes:
+        ticket.closed_at = dt.datetime.now(dt.UTC) if ticket.status == "closed" else None
+    if not changes:
+        return ticket
+    for field, (old, new) in changes.items():
+        repo.add_event(
+            session,
+            ticket.id,
+            principal.id,
+            "updated",
+            field=field,
+            old=_json(old),
+            new=_json(new),
+            public=field not in policy.INTERNAL_FIELDS,
+        )
+    try:
+        await session.flush()
+    except StaleDataError as exc:
+        # Another request changed the ticket between our read and our write.
+        raise PreconditionFailed("The ticket was changed meanwhile; reload it and try again.") from exc
+    if {"title", "description"} & changes.keys():
+        await repo.refresh_search(session, ticket.id)
+    await session.refresh(ticket, ["updated_at", "version"])
+    return ticket
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | dt.date | dt.datetime):
+        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+    return value
+
+
+async def ticket_history(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, page: PageParams
+) -> Page[HistoryEntry]:
+    await get_ticket(session, principal, ticket_id)
+    stmt = repo.history(ticket_id, public_only=not isinstance(principal, EmployeePrincipal))
+    rows, cursor = await paginate(session, stmt, page, created_at=TicketEvent.created_at, id_=TicketEvent.id)
+    items = [
+        HistoryEntry(
+            id=e.id,
+            ticket_id=e.ticket_id,
+            actor=creator(e.actor),
+            event=e.event,
+            field=e.field,
+            old_value=e.old_value,
+            new_value=e.new_value,
+            created_at=e.created_at,
+        )
+        for e in rows
+    ]
+    return Page[HistoryEntry](items=items, next_cursor=cursor)
