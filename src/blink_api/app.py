@@ -18,10 +18,13 @@ from blink_api.attachments.router import router as attachments_router
 from blink_api.config import Settings, get_settings
 from blink_api.context import AppContext
 from blink_api.customers.router import router as customers_router
+from blink_api.customers.router import users_router as customer_users_router
 from blink_api.db import Database, resolve_database_url
+from blink_api.documents.router import router as documents_router
 from blink_api.employees.router import groups_router
 from blink_api.employees.router import router as employees_router
 from blink_api.errors import FieldError, Problem, install_error_handlers
+from blink_api.evaluations.router import router as evaluations_router
 from blink_api.identity.repository import signing_key
 from blink_api.identity.router import me_router
 from blink_api.identity.router import router as auth_router
@@ -35,6 +38,7 @@ from blink_api.system.router import router as system_router
 from blink_api.tenants.router import router as tenants_router
 from blink_api.ticket_types.router import router as ticket_types_router
 from blink_api.tickets.router import router as tickets_router
+from blink_api.tickets.schemas import TicketCreate
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +61,13 @@ def api_router() -> APIRouter:
         sites_router,
         ticket_types_router,
         customers_router,
+        customer_users_router,
         employees_router,
         groups_router,
         tickets_router,
         attachments_router,
+        documents_router,
+        evaluations_router,
     ):
         api.include_router(router)
     return api
@@ -166,7 +173,8 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         separate_input_output_schemas=False,
     )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    for model in (Problem, FieldError):
+    # Bodies documented by hand (read from JSON or multipart) still need their schema in components.
+    for model in (Problem, FieldError, TicketCreate):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schema.pop("$defs", None)
         schemas[model.__name__] = schema

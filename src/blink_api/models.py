@@ -1,7 +1,7 @@
 """Imports every table so that Alembic and the tests see the whole schema."""
 
 from blink_api.attachments.models import Attachment
-from blink_api.customers.models import Customer
+from blink_api.customers.models import ConfigChange, Customer, DocumentSource
 from blink_api.db import Base
 from blink_api.idempotency import IdempotencyKey
 from blink_api.identity.models import (
@@ -24,8 +24,10 @@ __all__ = [
     "AppSecret",
     "Attachment",
     "Base",
+    "ConfigChange",
     "Customer",
     "CustomerUser",
+    "DocumentSource",
     "Employee",
     "IdempotencyKey",
     "LoginThrottle",

@@ -1,4 +1,5 @@
-"""SQL for attachments: visible exactly when their ticket is (uploads not yet used: to their uploader)."""
+"""SQL for attachments: visible when their ticket is, when they are a site document of the caller's
+customer, or (uploads not yet attached) to their uploader."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 
 from blink_api.attachments.models import Attachment
+from blink_api.documents.repository import document_scope
 from blink_api.identity.principals import Principal
 from blink_api.tickets.models import Ticket
 from blink_api.tickets.repository import ticket_scope
@@ -20,6 +22,7 @@ def visible_attachments(principal: Principal) -> Select[Any]:
         .where(
             or_(
                 and_(Attachment.ticket_id.is_not(None), ticket_scope(principal)),
+                and_(Attachment.ticket_id.is_not(None), document_scope(principal)),
                 and_(Attachment.ticket_id.is_(None), Attachment.created_by == principal.id),
             )
         )

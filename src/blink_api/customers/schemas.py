@@ -2,8 +2,9 @@
 
 import uuid
 from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import EmailStr, Field, StringConstraints
 
 from blink_api.schema_types import Input, Name, Output
 
@@ -21,3 +22,101 @@ class CustomerRead(Output):
     name: str
     created_at: datetime
     updated_at: datetime
+
+
+# -- customer users ------------------------------------------------------------------------------
+
+Locale = Literal["de", "en"]
+
+
+class CustomerUserCreate(Input):
+    email: EmailStr
+    name: Name
+    password: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=256,
+        description="Without a password, an invitation mail with a single-use set-password link is sent.",
+    )
+    locale: Locale = "de"
+
+
+class CustomerUserUpdate(Input):
+    email: EmailStr = Field(default=None)
+    name: Name = Field(default=None)
+    password: str = Field(default=None, min_length=8, max_length=256, description="Logs out every session.")
+    is_active: bool = Field(default=None, description="Deactivating takes effect on the very next request.")
+    locale: Locale = Field(default=None)
+
+
+class CustomerUserRead(Output):
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    email: str
+    name: str
+    is_active: bool
+    locale: str
+    site_ids: list[uuid.UUID]
+    created_at: datetime
+    updated_at: datetime
+
+
+class SiteAssignment(Input):
+    site_ids: list[uuid.UUID] = Field(max_length=10_000, description="Replaces the user's sites.")
+
+
+class SiteAssignmentRead(Output):
+    site_ids: list[uuid.UUID]
+
+
+# -- portal settings -----------------------------------------------------------------------------
+
+ContentType = Annotated[str, StringConstraints(pattern=r"^[a-z]+/([a-z0-9.+-]+|\*)$", max_length=100)]
+
+
+class DocumentSourceItem(Input):
+    ticket_type_id: uuid.UUID
+    content_types: list[ContentType] | None = Field(
+        default=None,
+        max_length=50,
+        description="Only attachments of these types (`image/*` allowed); null: all.",
+    )
+
+
+class TicketSettings(Input):
+    enabled_ticket_type_ids: list[uuid.UUID] = Field(
+        max_length=1000, description="Ticket types customer users may create and see on their sites."
+    )
+    document_sources: list[DocumentSourceItem] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Ticket types whose attachments are offered as documents on the customer's sites.",
+    )
+
+
+class TicketSettingsRead(Output):
+    enabled_ticket_type_ids: list[uuid.UUID]
+    document_sources: list[DocumentSourceItem]
+    warnings: list[str] = Field(description="Types whose tenant owns none of the customer's sites.")
+
+
+class EvaluationSettings(Input):
+    ticket_evaluation_enabled: bool
+    group_days: int = Field(ge=1, le=3650, description="How many days of resolution time one bucket holds.")
+
+
+class EvaluationSettingsRead(Output):
+    ticket_evaluation_enabled: bool
+    group_days: int
+
+
+class ConfigChangeRead(Output):
+    id: uuid.UUID
+    customer_id: uuid.UUID | None
+    actor_id: uuid.UUID | None
+    entity: str
+    entity_id: uuid.UUID | None
+    action: str
+    before: Any
+    after: Any
+    created_at: datetime

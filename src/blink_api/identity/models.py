@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from blink_api.db import Base, IdMixin, TimestampMixin
+from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
 
 PERMISSIONS: dict[str, str] = {
@@ -114,6 +115,12 @@ class CustomerUser(Account):
     customer_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("customers.id", ondelete="RESTRICT"), index=True
     )
+
+    sites: Mapped[list[Site]] = relationship(secondary=customer_user_sites, lazy="raise")
+
+    @property
+    def site_ids(self) -> list[uuid.UUID]:
+        return sorted(s.id for s in self.sites)
 
     __mapper_args__ = {
         "polymorphic_identity": "customer_user",

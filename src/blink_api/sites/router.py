@@ -10,6 +10,7 @@ from blink_api.identity.dependencies import AdminEmployee, CurrentPrincipal
 from blink_api.pagination import Page, Pagination
 from blink_api.sites import service
 from blink_api.sites.schemas import SiteCreate, SiteRead, SiteUpdate
+from blink_api.ticket_types.schemas import TicketTypeRead
 
 router = APIRouter(prefix="/sites", tags=["sites"])
 
@@ -54,3 +55,12 @@ async def update_site(
 async def delete_site(session: DbSession, admin: AdminEmployee, site_id: uuid.UUID) -> None:
     """Refused with 409 while tickets or form submissions refer to the site."""
     await service.delete_site(session, admin, site_id)
+
+
+@router.get("/{site_id}/ticket-types", name="sites:ticket_types", responses=problem_responses(401, 404, 422))
+async def site_ticket_types(
+    session: DbSession, principal: CurrentPrincipal, site_id: uuid.UUID, page: Pagination
+) -> Page[TicketTypeRead]:
+    """What the caller may create on the site: the types of the site's tenant; for customer users only
+    those enabled for their customer."""
+    return await service.creatable_ticket_types(session, principal, site_id, page)

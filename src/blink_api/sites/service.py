@@ -2,16 +2,20 @@
 
 import uuid
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.crud import apply_changes, delete_or_409, one_or_404, require_exists
 from blink_api.customers.models import Customer
-from blink_api.identity.principals import Principal
+from blink_api.identity.principals import CustomerUserPrincipal, Principal
 from blink_api.pagination import Page, PageParams, paginate
 from blink_api.sites import repository as repo
 from blink_api.sites.models import Site
 from blink_api.sites.schemas import SiteCreate, SiteRead, SiteUpdate
 from blink_api.tenants.models import Tenant
+from blink_api.ticket_types.models import TicketType
+from blink_api.ticket_types.schemas import TicketTypeRead
+from blink_api.tickets.models import customer_ticket_types
 
 
 async def list_sites(
@@ -55,3 +59,22 @@ async def update_site(
 async def delete_site(session: AsyncSession, principal: Principal, site_id: uuid.UUID) -> None:
     site = await get_site(session, principal, site_id)
     await delete_or_409(session, site, "The site")
+
+
+async def creatable_ticket_types(
+    session: AsyncSession, principal: Principal, site_id: uuid.UUID, page: PageParams
+) -> Page[TicketTypeRead]:
+    """The types the caller may create on the site: the site's tenant decides, the customer's
+    settings narrow it down for customer users."""
+    site = await get_site(session, principal, site_id)
+    stmt = select(TicketType).where(TicketType.tenant_id == site.tenant_id)
+    if isinstance(principal, CustomerUserPrincipal):
+        stmt = stmt.where(
+            TicketType.id.in_(
+                select(customer_ticket_types.c.ticket_type_id).where(
+                    customer_ticket_types.c.customer_id == principal.customer_id
+                )
+            )
+        )
+    rows, cursor = await paginate(session, stmt, page, created_at=TicketType.created_at, id_=TicketType.id)
+    return Page[TicketTypeRead](items=[TicketTypeRead.model_validate(t) for t in rows], next_cursor=cursor)

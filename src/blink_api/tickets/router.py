@@ -7,12 +7,14 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, File, Header, Request, Response, UploadFile, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from blink_api.attachments import service as attachments
 from blink_api.attachments.schemas import AttachmentList, AttachmentRead
 from blink_api.context import Ctx
 from blink_api.db import DbSession
-from blink_api.errors import problem_responses
+from blink_api.errors import UnsupportedMediaType, problem_responses
 from blink_api.idempotency import IdempotencyHeader, fingerprint, idempotent
 from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.pagination import Page, Pagination
@@ -67,31 +69,91 @@ async def list_tickets(
     )
 
 
+_CREATE_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/TicketCreate"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["site_id", "ticket_type_id", "title"],
+                "properties": {
+                    "site_id": {"type": "string", "format": "uuid"},
+                    "ticket_type_id": {"type": "string", "format": "uuid"},
+                    "title": {"type": "string", "maxLength": 300},
+                    "description": {"type": "string"},
+                    "due_date": {"type": "string", "format": "date"},
+                    "assignee_id": {"type": "string", "format": "uuid"},
+                    "status": {"type": "string", "enum": ["open", "in_progress", "closed"]},
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                },
+            }
+        },
+    },
+}
+
+
 @router.post(
     "",
     name="tickets:create",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 413, 415, 422),
+    openapi_extra={"requestBody": _CREATE_BODY},
 )
 async def create_ticket(
     request: Request,
+    ctx: Ctx,
     session: DbSession,
     principal: CurrentPrincipal,
-    body: TicketCreate,
     idempotency_key: IdempotencyHeader = None,
 ) -> TicketRead:
-    """`due_date`, `assignee_id` and `status` are for employees; customer users sending them get 403."""
+    """A JSON body, or a multipart form with the same fields plus `files` (photos and attachments in the
+    same request). `due_date`, `assignee_id` and `status` are for employees; customer users sending
+    them get 403."""
+    body, files = await read_ticket_create(request)
+    checked = await attachments.check_files(files, ctx.settings.max_upload_bytes) if files else []
 
     async def run() -> TicketRead:
-        return service.read(await service.create_ticket(session, principal, body))
+        ticket = await service.create_ticket(session, principal, body)
+        if checked:
+            await attachments.store_files(session, ctx.storage, principal, ticket.id, checked)
+        return service.read(ticket)
 
     return await idempotent(  # type: ignore[return-value]
         session,
         principal.id,
         idempotency_key,
-        fingerprint("POST", request.url.path, body.model_dump_json()),
+        fingerprint(
+            "POST", request.url.path, body.model_dump_json(), *attachments.upload_fingerprint(checked)
+        ),
         run,
     )
+
+
+async def read_ticket_create(request: Request) -> tuple[TicketCreate, list[UploadFile]]:
+    """The ticket fields from a JSON body or a multipart form, validated like any request body."""
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    files: list[UploadFile] = []
+    try:
+        if content_type == "multipart/form-data":
+            form = await request.form(max_files=attachments.MAX_FILES_PER_REQUEST, max_fields=20)
+            fields: dict[str, str] = {}
+            for name, value in form.multi_items():
+                if isinstance(value, str):
+                    if value != "" or name == "title":
+                        fields[name] = value
+                elif name == "files":
+                    files.append(value)
+                else:
+                    fields[name] = "<file>"  # refused below as an unknown or mistyped field
+            return TicketCreate.model_validate(fields), files
+        if content_type in ("application/json", "") or content_type.endswith("+json"):
+            return TicketCreate.model_validate_json(await request.body()), files
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]
+        ) from exc
+    raise UnsupportedMediaType("Send the ticket as application/json or multipart/form-data.")
 
 
 @router.get(

@@ -1,0 +1,109 @@
+"""SQL for customers' portal settings, customer users and the configuration audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from blink_api.customers.models import ConfigChange, DocumentSource
+from blink_api.identity.models import CustomerUser
+from blink_api.sites.models import Site
+from blink_api.tenants.models import Tenant
+from blink_api.ticket_types.models import TicketType
+from blink_api.tickets.models import customer_ticket_types
+
+
+def customer_users(customer_id: uuid.UUID | None = None) -> Select[Any]:
+    stmt = select(CustomerUser).options(selectinload(CustomerUser.sites))
+    if customer_id is not None:
+        stmt = stmt.where(CustomerUser.customer_id == customer_id)
+    return stmt
+
+
+async def enabled_type_ids(session: AsyncSession, customer_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await session.scalars(
+        select(customer_ticket_types.c.ticket_type_id)
+        .where(customer_ticket_types.c.customer_id == customer_id)
+        .order_by(customer_ticket_types.c.ticket_type_id)
+    )
+    return list(rows)
+
+
+async def document_sources(session: AsyncSession, customer_id: uuid.UUID) -> list[DocumentSource]:
+    rows = await session.scalars(
+        select(DocumentSource)
+        .where(DocumentSource.customer_id == customer_id)
+        .order_by(DocumentSource.ticket_type_id)
+    )
+    return list(rows)
+
+
+async def replace_ticket_settings(
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    enabled: list[uuid.UUID],
+    sources: list[tuple[uuid.UUID, list[str] | None]],
+) -> None:
+    await session.execute(
+        delete(customer_ticket_types).where(customer_ticket_types.c.customer_id == customer_id)
+    )
+    await session.execute(delete(DocumentSource).where(DocumentSource.customer_id == customer_id))
+    if enabled:
+        await session.execute(
+            insert(customer_ticket_types),
+            [{"customer_id": customer_id, "ticket_type_id": t} for t in enabled],
+        )
+    if sources:
+        await session.execute(
+            insert(DocumentSource),
+            [{"customer_id": customer_id, "ticket_type_id": t, "content_types": c} for t, c in sources],
+        )
+
+
+async def types_with_tenants(
+    session: AsyncSession, type_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[TicketType, Tenant]]:
+    rows = await session.execute(
+        select(TicketType, Tenant)
+        .join(Tenant, Tenant.id == TicketType.tenant_id)
+        .where(TicketType.id.in_(type_ids))
+    )
+    return {t.id: (t, tenant) for t, tenant in rows}
+
+
+async def tenants_of_customer_sites(session: AsyncSession, customer_id: uuid.UUID) -> set[uuid.UUID]:
+    return set(
+        await session.scalars(select(Site.tenant_id).where(Site.customer_id == customer_id).distinct())
+    )
+
+
+def record_change(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID | None,
+    actor_id: uuid.UUID,
+    entity: str,
+    entity_id: uuid.UUID | None,
+    action: str,
+    before: Any,
+    after: Any,
+) -> None:
+    session.add(
+        ConfigChange(
+            customer_id=customer_id,
+            actor_id=actor_id,
+            entity=entity,
+            entity_id=entity_id,
+            action=action,
+            before=before,
+            after=after,
+        )
+    )
+
+
+def changes(customer_id: uuid.UUID) -> Select[Any]:
+    return select(ConfigChange).where(ConfigChange.customer_id == customer_id)

@@ -1,0 +1,1 @@
+"""Site documents ("Dokumente pro Objekt"): attachments of chosen ticket types offered on a site."""

@@ -1,0 +1,1 @@
+"""Ticket evaluation ("Ticket Auswertung"): closed tickets bucketed by resolution time in days."""

@@ -1,0 +1,60 @@
+"""The evaluation, computed in one SQL statement."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Integer, func, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from blink_api.tickets.models import Ticket, customer_ticket_types
+
+SECONDS_PER_DAY = 86400
+
+
+async def resolution_buckets(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID,
+    site_ids: Sequence[uuid.UUID],
+    group_days: int,
+    closed_from: dt.datetime | None,
+    closed_to: dt.datetime | None,
+) -> tuple[int, float | None, list[tuple[int, int]]]:
+    """(total, median days, [(bucket index, count)…]) of the closed tickets of enabled types on the sites."""
+    days = func.greatest(
+        0, func.floor(func.extract("epoch", Ticket.closed_at - Ticket.created_at) / SECONDS_PER_DAY)
+    ).cast(Integer)
+    resolved = select(days.label("days")).where(
+        Ticket.site_id.in_(site_ids),
+        Ticket.status == "closed",
+        Ticket.ticket_type_id.in_(
+            select(customer_ticket_types.c.ticket_type_id).where(
+                customer_ticket_types.c.customer_id == customer_id
+            )
+        ),
+    )
+    if closed_from is not None:
+        resolved = resolved.where(Ticket.closed_at >= closed_from)
+    if closed_to is not None:
+        resolved = resolved.where(Ticket.closed_at < closed_to)
+    r = resolved.cte("resolved")
+    per_bucket = (
+        select((r.c.days // group_days).label("bucket"), func.count().label("n"))
+        .group_by("bucket")
+        .subquery()
+    )
+    stmt = select(
+        select(func.count()).select_from(r).scalar_subquery(),
+        select(func.percentile_cont(0.5).within_group(r.c.days)).scalar_subquery(),
+        select(
+            func.coalesce(
+                func.json_agg(func.json_build_array(per_bucket.c.bucket, per_bucket.c.n)),
+                literal_column("'[]'::json"),
+            )
+        ).scalar_subquery(),
+    )
+    total, median, buckets = (await session.execute(stmt)).one()
+    return int(total), (float(median) if median is not None else None), [(int(b), int(n)) for b, n in buckets]
