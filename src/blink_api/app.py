@@ -31,6 +31,7 @@ from blink_api.identity.router import router as auth_router
 from blink_api.identity.security import Passwords, Tokens
 from blink_api.limits import BodyLimitMiddleware
 from blink_api.notifications.delivery import DeliveryWorker
+from blink_api.notifications.router import router as outbox_router
 from blink_api.observability import Metrics, RequestContextMiddleware
 from blink_api.sites.router import router as sites_router
 from blink_api.storage import storage_from_settings
@@ -68,6 +69,7 @@ def api_router() -> APIRouter:
         attachments_router,
         documents_router,
         evaluations_router,
+        outbox_router,
     ):
         api.include_router(router)
     return api

@@ -204,9 +204,24 @@ class DeliveryWorker:
         if callable(self._on_outcome):
             self._on_outcome(outcome)
 
+    async def housekeeping(self) -> None:
+        """Forget idempotency keys past their retention; any worker may do it, at most hourly."""
+        from blink_api.idempotency import forget_expired
+
+        async with self.database.sessionmaker.begin() as session:
+            await forget_expired(session)
+
     async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
         log.info("mail delivery worker started")
+        loop = asyncio.get_running_loop()
+        next_housekeeping = loop.time()
         while not stop.is_set():
+            if loop.time() >= next_housekeeping:
+                next_housekeeping = loop.time() + 3600
+                try:
+                    await self.housekeeping()
+                except Exception:
+                    log.exception("housekeeping failed")
             try:
                 claimed = await self.run_once()
             except Exception:

@@ -45,3 +45,82 @@ def invitation(*, name: str, link: str, locale: str, portal: bool) -> Mail:
         text="\n\n".join([*lines, link, "Der Link ist einmal gültig."]) + "\n",
         html=_html(lines, link, "Passwort festlegen"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFacts:
+    """What a ticket mail may show; built for customers from public facts only."""
+
+    number: str
+    title: str
+    site: str
+    link: str
+
+
+_TEXTS = {
+    "de": {
+        "customer_comment": (
+            "Neuer Kommentar zu Ticket {number}: {title}",
+            "zu Ihrem Ticket gibt es einen neuen Kommentar von {author}:",
+        ),
+        "customer_closed": ("Ticket {number} wurde geschlossen: {title}", "Ihr Ticket wurde geschlossen."),
+        "employee_ticket": (
+            "Neues Kundenticket {number}: {title}",
+            "{author} hat über das Kundenportal ein Ticket erstellt:",
+        ),
+        "employee_comment": (
+            "Kundenkommentar zu Ticket {number}: {title}",
+            "{author} hat über das Kundenportal kommentiert:",
+        ),
+        "greeting": "Hallo {name},",
+        "ticket": "Ticket",
+        "site": "Objekt",
+        "open": "Ticket öffnen",
+    },
+    "en": {
+        "customer_comment": (
+            "New comment on ticket {number}: {title}",
+            "there is a new comment on your ticket from {author}:",
+        ),
+        "customer_closed": ("Ticket {number} was closed: {title}", "Your ticket was closed."),
+        "employee_ticket": (
+            "New customer ticket {number}: {title}",
+            "{author} created a ticket in the customer portal:",
+        ),
+        "employee_comment": (
+            "Customer comment on ticket {number}: {title}",
+            "{author} commented in the customer portal:",
+        ),
+        "greeting": "Hello {name},",
+        "ticket": "Ticket",
+        "site": "Site",
+        "open": "Open the ticket",
+    },
+}
+
+
+def ticket_mail(
+    kind: str,
+    *,
+    locale: str,
+    recipient_name: str,
+    facts: TicketFacts,
+    author: str = "",
+    text: str | None = None,
+) -> Mail:
+    """One of the ticket mails; `kind` names both the audience (customer_…, employee_…) and the event."""
+    words = _TEXTS.get(locale, _TEXTS["de"])
+    subject_pattern, lead_pattern = words[kind]
+    subject = _single_line(subject_pattern.format(number=facts.number, title=facts.title))
+    greeting = words["greeting"].format(name=recipient_name)
+    lead = lead_pattern.format(author=author)
+    ticket_line = f"{words['ticket']} {facts.number}: {facts.title}"
+    site_line = f"{words['site']}: {facts.site}"
+    plain = [greeting, lead]
+    if text:
+        plain.append(text)
+    plain += [ticket_line, site_line, facts.link]
+    paragraphs = [greeting, lead, *([text] if text else []), ticket_line, site_line]
+    return Mail(
+        subject=subject, text="\n\n".join(plain) + "\n", html=_html(paragraphs, facts.link, words["open"])
+    )

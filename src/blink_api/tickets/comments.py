@@ -8,8 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from blink_api.config import Settings
 from blink_api.errors import NotFound
 from blink_api.identity.principals import EmployeePrincipal, Principal, ensure
+from blink_api.notifications import rules as notify
 from blink_api.pagination import Page, PageParams, paginate
 from blink_api.tickets import policy
 from blink_api.tickets import repository as repo
@@ -61,7 +63,12 @@ async def get_comment(
 
 
 async def add_comment(
-    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, body: CommentCreate
+    session: AsyncSession,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    body: CommentCreate,
+    *,
+    settings: Settings,
 ) -> tuple[Ticket, TicketComment]:
     if body.internal:
         ensure(policy.why_not_write_internal(principal))
@@ -81,6 +88,7 @@ async def add_comment(
         public=not body.internal,
     )
     await repo.refresh_search(session, ticket.id)
+    await notify.comment_added(session, settings, ticket, principal, body.body, body.internal)
     await session.flush()
     _, comment = await get_comment(session, principal, ticket.id, comment.id)
     return ticket, comment

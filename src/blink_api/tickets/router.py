@@ -114,7 +114,7 @@ async def create_ticket(
     checked = await attachments.check_files(files, ctx.settings.max_upload_bytes) if files else []
 
     async def run() -> TicketRead:
-        ticket = await service.create_ticket(session, principal, body)
+        ticket = await service.create_ticket(session, principal, body, settings=ctx.settings)
         if checked:
             await attachments.store_files(session, ctx.storage, principal, ticket.id, checked)
         return service.read(ticket)
@@ -175,6 +175,7 @@ async def read_ticket(
     responses={**problem_responses(401, 403, 404, 412, 422), 200: {"headers": _ETAG_HEADER}},
 )
 async def update_ticket(
+    ctx: Ctx,
     session: DbSession,
     principal: CurrentPrincipal,
     ticket_id: uuid.UUID,
@@ -183,7 +184,7 @@ async def update_ticket(
     if_match: IfMatch = None,
 ) -> TicketRead:
     """Customer users may change title and description of tickets they created, nothing else (403)."""
-    ticket = await service.update_ticket(session, principal, ticket_id, body, if_match)
+    ticket = await service.update_ticket(session, principal, ticket_id, body, if_match, settings=ctx.settings)
     response.headers["ETag"] = service.etag(ticket)
     return service.read(ticket)
 
@@ -212,6 +213,7 @@ async def list_comments(
 )
 async def create_comment(
     request: Request,
+    ctx: Ctx,
     session: DbSession,
     principal: CurrentPrincipal,
     ticket_id: uuid.UUID,
@@ -219,7 +221,7 @@ async def create_comment(
     idempotency_key: IdempotencyHeader = None,
 ) -> CommentRead:
     async def run() -> CommentRead:
-        _, comment = await comments.add_comment(session, principal, ticket_id, body)
+        _, comment = await comments.add_comment(session, principal, ticket_id, body, settings=ctx.settings)
         return comments.read(comment)
 
     return await idempotent(  # type: ignore[return-value]

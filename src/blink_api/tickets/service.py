@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from blink_api.config import Settings
 from blink_api.errors import Invalid, NotFound, PreconditionFailed
 from blink_api.identity.models import Account
 from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal, ensure
+from blink_api.notifications import rules as notify
 from blink_api.pagination import Page, PageParams, paginate
 from blink_api.sites.models import Site
 from blink_api.ticket_types.models import TicketType
@@ -95,7 +97,9 @@ async def _check_assignee(session: AsyncSession, assignee_id: uuid.UUID, tenant_
         )
 
 
-async def create_ticket(session: AsyncSession, principal: Principal, body: TicketCreate) -> Ticket:
+async def create_ticket(
+    session: AsyncSession, principal: Principal, body: TicketCreate, *, settings: Settings
+) -> Ticket:
     ensure(
         policy.why_not_set_fields(
             principal, [f for f in ("due_date", "assignee_id", "status") if getattr(body, f) is not None]
@@ -123,6 +127,7 @@ async def create_ticket(session: AsyncSession, principal: Principal, body: Ticke
     await session.flush()
     repo.add_event(session, ticket.id, principal.id, "created", public=True, new={"title": ticket.title})
     await repo.refresh_search(session, ticket.id)
+    await notify.ticket_created(session, settings, ticket, principal)
     await session.flush()
     return await get_ticket(session, principal, ticket.id)
 
@@ -143,6 +148,8 @@ async def update_ticket(
     ticket_id: uuid.UUID,
     body: TicketUpdate,
     if_match: str | None,
+    *,
+    settings: Settings,
 ) -> Ticket:
     sent = body.model_dump(exclude_unset=True)
     ensure(policy.why_not_set_fields(principal, sent))
@@ -193,6 +200,8 @@ async def update_ticket(
         raise PreconditionFailed("The ticket was changed meanwhile; reload it and try again.") from exc
     if {"title", "description"} & changes.keys():
         await repo.refresh_search(session, ticket.id)
+    if changes.get("status", (None, None))[1] == "closed":
+        await notify.ticket_closed(session, settings, ticket, principal)
     await session.refresh(ticket, ["updated_at", "version"])
     return ticket
 

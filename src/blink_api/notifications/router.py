@@ -1,0 +1,28 @@
+"""HTTP endpoints of the mail outbox (administrators)."""
+
+import uuid
+
+from fastapi import APIRouter
+
+from blink_api.db import DbSession
+from blink_api.errors import problem_responses
+from blink_api.identity.dependencies import AdminEmployee
+from blink_api.notifications import service
+from blink_api.notifications.schemas import OutboxMessageRead, OutboxState
+from blink_api.pagination import Page, Pagination
+
+router = APIRouter(prefix="/admin/outbox", tags=["outbox"])
+
+
+@router.get("", name="outbox:list", responses=problem_responses(401, 403, 422))
+async def list_outbox(
+    session: DbSession, admin: AdminEmployee, page: Pagination, state: OutboxState | None = None
+) -> Page[OutboxMessageRead]:
+    """Queued, sending, sent and dead mails, newest first (bodies are not shown)."""
+    return await service.list_outbox(session, page, state)
+
+
+@router.post("/{message_id}/retry", name="outbox:retry", responses=problem_responses(401, 403, 404, 409, 422))
+async def retry_message(session: DbSession, admin: AdminEmployee, message_id: uuid.UUID) -> OutboxMessageRead:
+    """Send a dead mail again (a fresh set of attempts)."""
+    return OutboxMessageRead.model_validate(await service.retry(session, message_id))

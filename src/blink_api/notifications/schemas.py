@@ -1,0 +1,22 @@
+"""Outbox bodies (administration)."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from blink_api.schema_types import Output
+
+OutboxState = Literal["pending", "sending", "sent", "dead"]
+
+
+class OutboxMessageRead(Output):
+    id: uuid.UUID
+    kind: str
+    recipient: str
+    subject: str
+    state: OutboxState
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
