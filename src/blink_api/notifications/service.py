@@ -1,4 +1,4 @@
-"""Writing mails to the outbox in the caller's transaction (rolled back: nobody mailed); outbox administration."""
+"""The outbox: mails written in the transaction of the change that causes them, and their administration."""
 
 from __future__ import annotations
 
