@@ -23,6 +23,8 @@ PUBLIC_ROUTES = {
     "system:metrics",
     "system:docs",
     "system:docs_asset",
+    "public-forms:read",
+    "public-forms:submit",
 }
 
 

@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from blink_api import __version__, bootstrap
 from blink_api.attachments.router import router as attachments_router
+from blink_api.attachments.router import uploads_router
 from blink_api.config import Settings, get_settings
 from blink_api.context import AppContext
 from blink_api.customers.router import router as customers_router
@@ -25,6 +26,8 @@ from blink_api.employees.router import groups_router
 from blink_api.employees.router import router as employees_router
 from blink_api.errors import FieldError, Problem, install_error_handlers
 from blink_api.evaluations.router import router as evaluations_router
+from blink_api.forms.router import public_router as public_forms_router
+from blink_api.forms.router import submissions_router, templates_router
 from blink_api.identity.repository import signing_key
 from blink_api.identity.router import me_router
 from blink_api.identity.router import router as auth_router
@@ -70,6 +73,10 @@ def api_router() -> APIRouter:
         documents_router,
         evaluations_router,
         outbox_router,
+        uploads_router,
+        templates_router,
+        submissions_router,
+        public_forms_router,
     ):
         api.include_router(router)
     return api

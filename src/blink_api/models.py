@@ -3,6 +3,7 @@
 from blink_api.attachments.models import Attachment
 from blink_api.customers.models import ConfigChange, Customer, DocumentSource
 from blink_api.db import Base
+from blink_api.forms.models import FormSubmission, FormTemplate, FormTemplateVersion
 from blink_api.idempotency import IdempotencyKey
 from blink_api.identity.models import (
     Account,
@@ -29,6 +30,9 @@ __all__ = [
     "CustomerUser",
     "DocumentSource",
     "Employee",
+    "FormSubmission",
+    "FormTemplate",
+    "FormTemplateVersion",
     "IdempotencyKey",
     "LoginThrottle",
     "OutboxMessage",

@@ -15,6 +15,10 @@ class Attachment(IdMixin, Base):
 
     # Null while an upload waits to be referenced (form photos and signatures).
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    # Photos and signatures of a form submission (uploaded first, then referenced by its answers).
+    form_submission_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("form_submissions.id", ondelete="SET NULL"), index=True
+    )
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(BigInteger)

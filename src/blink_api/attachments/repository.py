@@ -10,6 +10,8 @@ from sqlalchemy import Select, and_, or_, select
 
 from blink_api.attachments.models import Attachment
 from blink_api.documents.repository import document_scope
+from blink_api.forms.models import FormSubmission
+from blink_api.forms.repository import submission_scope
 from blink_api.identity.principals import Principal
 from blink_api.tickets.models import Ticket
 from blink_api.tickets.repository import ticket_scope
@@ -24,6 +26,12 @@ def visible_attachments(principal: Principal) -> Select[Any]:
                 and_(Attachment.ticket_id.is_not(None), ticket_scope(principal)),
                 and_(Attachment.ticket_id.is_not(None), document_scope(principal)),
                 and_(Attachment.ticket_id.is_(None), Attachment.created_by == principal.id),
+                and_(
+                    Attachment.form_submission_id.is_not(None),
+                    Attachment.form_submission_id.in_(
+                        select(FormSubmission.id).where(submission_scope(principal))
+                    ),
+                ),
             )
         )
     )

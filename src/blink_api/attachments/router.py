@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, File, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from blink_api.attachments import service
+from blink_api.attachments.schemas import AttachmentList, AttachmentRead
 from blink_api.attachments.sniffing import INLINE_TYPES
 from blink_api.context import Ctx
 from blink_api.db import DbSession
@@ -19,6 +21,26 @@ from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.storage import ObjectMissing
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
+uploads_router = APIRouter(prefix="/uploads", tags=["uploads"])
+
+
+@uploads_router.post(
+    "",
+    name="uploads:create",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 413, 415, 422),
+)
+async def upload(
+    ctx: Ctx,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    files: Annotated[list[UploadFile], File(description="One or more files.")],
+) -> AttachmentList:
+    """Files to reference afterwards, such as form photos and signatures: the same checks as ticket
+    attachments; only the uploader sees them until they are used."""
+    checked = await service.check_files(files, ctx.settings.max_upload_bytes)
+    stored = await service.store_files(session, ctx.storage, principal, None, checked)
+    return AttachmentList(items=[AttachmentRead.model_validate(a) for a in stored])
 
 
 def content_disposition(filename: str, content_type: str) -> str:

@@ -1,0 +1,348 @@
+"""Form elements: their definitions, the template rules, visibility and the checking of answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from blink_api.errors import FieldError, Invalid
+
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Help = Annotated[str, StringConstraints(max_length=2000)]
+Option = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Op = Literal["eq", "ne", "lt", "lte", "gt", "gte", "in"]
+
+
+class Condition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    element: Key = Field(description="Key of an earlier element.")
+    op: Op
+    value: Any = Field(description="Compared with that element's answer; a list for `in`.")
+
+    @model_validator(mode="after")
+    def _in_takes_a_list(self) -> Condition:
+        if self.op == "in" and not isinstance(self.value, list):
+            raise ValueError("`in` needs a list as value")
+        return self
+
+
+class _Element(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: Key
+    label: Label
+    help: Help | None = None
+    required: bool = False
+    visible_if: Condition | None = None
+
+
+class Heading(_Element):
+    type: Literal["heading"]
+
+
+class Text(_Element):
+    type: Literal["text"]
+    max_length: int = Field(default=2000, ge=1, le=2000)
+
+
+class Textarea(_Element):
+    type: Literal["textarea"]
+    max_length: int = Field(default=20_000, ge=1, le=20_000)
+
+
+class Number(_Element):
+    type: Literal["number"]
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> Number:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is larger than max")
+        return self
+
+
+class Rating(_Element):
+    type: Literal["rating"]
+
+
+class YesNo(_Element):
+    type: Literal["yes_no"]
+
+
+class Choice(_Element):
+    type: Literal["choice"]
+    options: list[Option] = Field(min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Choice:
+        if len(set(self.options)) != len(self.options):
+            raise ValueError("options must be unique")
+        return self
+
+
+class MultiChoice(Choice):
+    type: Literal["multi_choice"]  # type: ignore[assignment]
+
+
+class Date(_Element):
+    type: Literal["date"]
+
+
+class Photo(_Element):
+    type: Literal["photo"]
+
+
+class Signature(_Element):
+    type: Literal["signature"]
+
+
+class TicketElement(_Element):
+    """The seed's "Ticket anlegen": (1) label, (2) help, (3) type fixed for the person filling in,
+    (4) title and (5) description presets, (6) whether they are editable, (7) due date, (8) PDF."""
+
+    type: Literal["ticket"]
+    ticket_type_id: uuid.UUID
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    description: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+    title_editable: bool = False
+    description_editable: bool = False
+    due_date_enabled: bool = False
+    attach_pdf: bool = True
+
+
+Element = Annotated[
+    Heading
+    | Text
+    | Textarea
+    | Number
+    | Rating
+    | YesNo
+    | Choice
+    | MultiChoice
+    | Date
+    | Photo
+    | Signature
+    | TicketElement,
+    Field(discriminator="type"),
+]
+
+NO_ANSWER = {"heading"}
+ORDERED = {"number", "rating", "date"}
+
+
+def check_template(
+    elements: list[Any], *, is_public: bool, loc: tuple[str, ...] = ("body", "elements")
+) -> None:
+    """Keys unique, conditions pointing to earlier answerable elements, no ticket in a public form."""
+    errors: list[FieldError] = []
+    seen: dict[str, Any] = {}
+    for index, element in enumerate(elements):
+        here = [*loc, index]
+        if element.key in seen:
+            errors.append(
+                FieldError(
+                    loc=[*here, "key"], msg=f"The key '{element.key}' is used twice.", type="duplicate"
+                )
+            )
+        condition = element.visible_if
+        if condition is not None:
+            target = seen.get(condition.element)
+            if target is None:
+                errors.append(
+                    FieldError(
+                        loc=[*here, "visible_if", "element"],
+                        type="unknown_element",
+                        msg=f"'{condition.element}' is no earlier element: a condition looks upwards.",
+                    )
+                )
+            elif target.type in NO_ANSWER or target.type == "ticket":
+                errors.append(
+                    FieldError(
+                        loc=[*here, "visible_if", "element"],
+                        type="no_answer",
+                        msg=f"'{condition.element}' has no answer to compare with.",
+                    )
+                )
+            elif condition.op in ("lt", "lte", "gt", "gte") and target.type not in ORDERED:
+                errors.append(
+                    FieldError(
+                        loc=[*here, "visible_if", "op"],
+                        type="not_ordered",
+                        msg=f"'{condition.op}' needs a number, rating or date element.",
+                    )
+                )
+        if is_public and element.type == "ticket":
+            errors.append(
+                FieldError(
+                    loc=[*here],
+                    type="ticket_in_public_form",
+                    msg=f"Element '{element.key}': tickets can only be used in non-public forms.",
+                )
+            )
+        seen.setdefault(element.key, element)
+    if errors:
+        raise Invalid(errors[0].msg, errors=errors)
+
+
+def _compare(op: str, answer: Any, value: Any) -> bool:
+    if answer is None:
+        return False
+    try:
+        if op == "eq":
+            return bool(answer == value)
+        if op == "ne":
+            return bool(answer != value)
+        if op == "in":
+            if isinstance(answer, list):
+                return any(a in value for a in answer)
+            return answer in value
+        left, right = answer, value
+        if isinstance(left, str) and isinstance(right, str):  # dates compare as ISO strings
+            left, right = dt.date.fromisoformat(left), dt.date.fromisoformat(right)
+        return bool({"lt": left < right, "lte": left <= right, "gt": left > right, "gte": left >= right}[op])
+    except (TypeError, ValueError):
+        return False
+
+
+def visible_keys(elements: list[Any], answers: dict[str, Any]) -> set[str]:
+    """Elements shown for these answers; an element whose condition's element is hidden is hidden too."""
+    shown: set[str] = set()
+    for element in elements:
+        condition = element.visible_if
+        if condition is None or (
+            condition.element in shown
+            and _compare(condition.op, answers.get(condition.element), condition.value)
+        ):
+            shown.add(element.key)
+    return shown
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_one(element: Any, value: Any) -> tuple[Any, str | None]:
+    """The answer as stored, or the reason it is refused."""
+    kind = element.type
+    if kind in ("text", "textarea"):
+        if not isinstance(value, str):
+            return None, "Expected text."
+        if len(value) > element.max_length:
+            return None, f"At most {element.max_length} characters."
+        return value, None
+    if kind == "number":
+        if not _is_number(value):
+            return None, "Expected a number."
+        if element.min is not None and value < element.min:
+            return None, f"At least {element.min:g}."
+        if element.max is not None and value > element.max:
+            return None, f"At most {element.max:g}."
+        return value, None
+    if kind == "rating":
+        if not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5):
+            return None, "Expected a whole number from 1 to 5."
+        return value, None
+    if kind == "yes_no":
+        return (value, None) if isinstance(value, bool) else (None, "Expected true or false.")
+    if kind == "choice":
+        return (value, None) if value in element.options else (None, "Expected one of the options.")
+    if kind == "multi_choice":
+        if (
+            not isinstance(value, list)
+            or any(v not in element.options for v in value)
+            or len(set(value)) != len(value)
+        ):
+            return None, "Expected a list of distinct options."
+        return value, None
+    if kind == "date":
+        try:
+            return dt.date.fromisoformat(value).isoformat(), None
+        except (TypeError, ValueError):
+            return None, "Expected a date (YYYY-MM-DD)."
+    if kind in ("photo", "signature"):
+        try:
+            return str(uuid.UUID(str(value))), None
+        except ValueError:
+            return None, "Expected the id of a file uploaded with POST /uploads."
+    if kind == "ticket":
+        return _check_ticket(element, value)
+    return None, "This element takes no answer."
+
+
+def _check_ticket(element: TicketElement, value: Any) -> tuple[Any, str | None]:
+    if not isinstance(value, dict):
+        return None, "Expected null (no ticket) or an object {title?, description?, due_date?}."
+    allowed = {
+        "title": element.title_editable,
+        "description": element.description_editable,
+        "due_date": element.due_date_enabled,
+    }
+    for field in value:
+        if field not in allowed:
+            return None, f"Unknown field '{field}'."
+        if not allowed[field]:
+            return None, f"The template does not let you set '{field}'."
+    answer: dict[str, Any] = {}
+    if "title" in value:
+        if not isinstance(value["title"], str) or not value["title"].strip() or len(value["title"]) > 300:
+            return None, "The title must be 1 to 300 characters."
+        answer["title"] = value["title"].strip()
+    if "description" in value:
+        if value["description"] is not None and (
+            not isinstance(value["description"], str) or len(value["description"]) > 20_000
+        ):
+            return None, "The description must be text."
+        answer["description"] = value["description"]
+    if "due_date" in value and value["due_date"] is not None:
+        try:
+            answer["due_date"] = dt.date.fromisoformat(value["due_date"]).isoformat()
+        except (TypeError, ValueError):
+            return None, "Expected a due date (YYYY-MM-DD)."
+    return answer, None
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def check_answers(elements: list[Any], answers: dict[str, Any], *, complete: bool) -> dict[str, Any]:
+    """Answers of the visible elements, checked: hidden ones dropped, required ones enforced on completion."""
+    errors: list[FieldError] = []
+    by_key = {e.key: e for e in elements}
+    for key in answers:
+        if key not in by_key:
+            errors.append(
+                FieldError(
+                    loc=["body", "answers", key], msg="No element has this key.", type="unknown_element"
+                )
+            )
+    shown = visible_keys(elements, answers)
+    cleaned: dict[str, Any] = {}
+    for element in elements:
+        if element.key not in shown or element.type in NO_ANSWER:
+            continue
+        value = answers.get(element.key)
+        if _empty(value):
+            if complete and element.required:
+                errors.append(
+                    FieldError(
+                        loc=["body", "answers", element.key], msg="This element is required.", type="missing"
+                    )
+                )
+            continue
+        stored, problem = _check_one(element, value)
+        if problem:
+            errors.append(
+                FieldError(loc=["body", "answers", element.key], msg=problem, type="invalid_answer")
+            )
+        else:
+            cleaned[element.key] = stored
+    if errors:
+        raise Invalid(errors[0].msg, errors=errors)
+    return cleaned

@@ -1,0 +1,87 @@
+"""Form templates with their versions, and submissions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from blink_api.db import Base, IdMixin, TimestampMixin
+
+
+class FormTemplate(IdMixin, TimestampMixin, Base):
+    __tablename__ = "form_templates"
+
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    latest_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    published_version: Mapped[int | None] = mapped_column(Integer)
+    # Set while the published version is public: the link anyone may fill the form with.
+    public_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class FormTemplateVersion(IdMixin, TimestampMixin, Base):
+    """One version of a template; immutable once published (editing then makes the next version)."""
+
+    __tablename__ = "form_template_versions"
+    __table_args__ = (UniqueConstraint("template_id", "version"),)
+
+    template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("form_templates.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    elements: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+form_submission_tickets = Table(
+    "form_submission_tickets",
+    Base.metadata,
+    Column("submission_id", Uuid, ForeignKey("form_submissions.id", ondelete="CASCADE"), primary_key=True),
+    Column("element_key", String(63), primary_key=True),
+    Column("ticket_id", Uuid, ForeignKey("tickets.id", ondelete="RESTRICT"), nullable=False, unique=True),
+)
+
+
+class FormSubmission(IdMixin, TimestampMixin, Base):
+    __tablename__ = "form_submissions"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'completed')", name="status"),
+        CheckConstraint(
+            "(status = 'completed') = (completed_at IS NOT NULL)", name="completed_at_iff_completed"
+        ),
+        Index("ix_form_submissions_site_id_created_at", "site_id", "created_at"),
+    )
+
+    template_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("form_templates.id", ondelete="RESTRICT"), index=True
+    )
+    template_version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("form_template_versions.id", ondelete="RESTRICT")
+    )
+    # Null for submissions through a public link.
+    site_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="RESTRICT"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(10), default="draft", server_default="draft")
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,155 @@
+"""The filled form as PDF (reportlab): every visible element with its answer, photos embedded, tickets listed.
+
+User text is escaped before it reaches reportlab's paragraph markup, so markup in an answer renders
+literally and can neither fetch files nor change the layout.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import reportlab
+from PIL import Image as PILImage
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import cm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+FONT, FONT_BOLD = "BlinkSans", "BlinkSans-Bold"
+_fonts = Path(reportlab.__file__).parent / "fonts"
+# Bitstream Vera ships with reportlab and covers German (ä, ö, ü, ß), embedded, so every viewer shows it.
+pdfmetrics.registerFont(TTFont(FONT, str(_fonts / "Vera.ttf")))
+pdfmetrics.registerFont(TTFont(FONT_BOLD, str(_fonts / "VeraBd.ttf")))
+
+MAX_IMAGE_EDGE = 1400
+IMAGE_BOX = (15 * cm, 9 * cm)
+
+_body = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=13)
+_label = ParagraphStyle("label", parent=_body, fontName=FONT_BOLD)
+_title = ParagraphStyle("title", parent=_body, fontName=FONT_BOLD, fontSize=16, leading=20, spaceAfter=6)
+_heading = ParagraphStyle(
+    "heading", parent=_body, fontName=FONT_BOLD, fontSize=12, leading=16, spaceBefore=10
+)
+_small = ParagraphStyle("small", parent=_body, fontSize=8, leading=10, textColor=colors.grey)
+
+
+def text(value: Any, style: ParagraphStyle = _body) -> Paragraph:
+    """A paragraph of user text: escaped, line breaks kept."""
+    return Paragraph(escape(str(value)).replace("\n", "<br/>"), style)
+
+
+@dataclass
+class FilledForm:
+    template_name: str
+    version: int
+    site: str
+    submitter: str
+    completed_at: datetime | None
+    elements: list[Any]
+    answers: dict[str, Any]
+    visible: set[str]
+    images: dict[str, bytes] = field(default_factory=dict)
+    tickets: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _answer_text(element: Any, value: Any) -> str:
+    if value is None:
+        return "-"
+    kind = element.type
+    if kind == "rating":
+        return f"{value} / 5"
+    if kind == "yes_no":
+        return "Ja" if value else "Nein"
+    if kind == "multi_choice":
+        return ", ".join(value)
+    if kind == "number":
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if kind == "ticket":
+        return "Ticket angefordert"
+    return str(value)
+
+
+def _image(data: bytes) -> Image | None:
+    """Scaled down before embedding, so a large photo costs neither time nor megabytes in the PDF."""
+    try:
+        with PILImage.open(io.BytesIO(data)) as picture:
+            picture.draft("RGB", (MAX_IMAGE_EDGE, MAX_IMAGE_EDGE))
+            picture.thumbnail((MAX_IMAGE_EDGE, MAX_IMAGE_EDGE))
+            converted = picture.convert("RGB")
+            buffer = io.BytesIO()
+            converted.save(buffer, "JPEG", quality=80)
+            width, height = converted.size
+    except (OSError, ValueError, PILImage.DecompressionBombError):
+        return None
+    scale = min(IMAGE_BOX[0] / width, IMAGE_BOX[1] / height, 1.0)
+    buffer.seek(0)
+    return Image(buffer, width=width * scale, height=height * scale)
+
+
+def render(form: FilledForm) -> bytes:
+    out = io.BytesIO()
+    document = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=2 * cm,
+        rightMargin=2 * cm,
+        topMargin=2 * cm,
+        bottomMargin=2 * cm,
+        title=form.template_name,
+        author="Blink",
+        subject="Formular",
+    )
+    completed = form.completed_at.strftime("%d.%m.%Y %H:%M UTC") if form.completed_at else "Entwurf"
+    story: list[Any] = [
+        text(form.template_name, _title),
+        text(
+            f"Version {form.version} · Objekt: {form.site} · Ausgefüllt von: {form.submitter} · {completed}",
+            _small,
+        ),
+        Spacer(1, 0.4 * cm),
+    ]
+    rows: list[list[Any]] = []
+
+    def flush_rows() -> None:
+        if rows:
+            table = Table(rows, colWidths=[6 * cm, 11 * cm])
+            table.setStyle(
+                TableStyle(
+                    [
+                        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+                        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                    ]
+                )
+            )
+            story.append(table)
+            rows.clear()
+
+    for element in form.elements:
+        if element.key not in form.visible:
+            continue
+        if element.type == "heading":
+            flush_rows()
+            story.append(text(element.label, _heading))
+            continue
+        value = form.answers.get(element.key)
+        if element.type in ("photo", "signature") and element.key in form.images:
+            picture = _image(form.images[element.key])
+            rows.append([text(element.label, _label), picture or text("(Bild nicht lesbar)")])
+            continue
+        rows.append([text(element.label, _label), text(_answer_text(element, value))])
+    flush_rows()
+    if form.tickets:
+        story.append(text("Erzeugte Tickets", _heading))
+        for number, title in form.tickets:
+            story.append(text(f"{number}: {title}"))
+    document.build(story)
+    return out.getvalue()

@@ -1,0 +1,73 @@
+"""SQL for form templates and submissions, starting from who may see which submission."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from blink_api.forms.models import FormSubmission, FormTemplate, FormTemplateVersion, form_submission_tickets
+from blink_api.identity.principals import CHECK_TEMPLATES_MANAGE, EmployeePrincipal, Principal
+from blink_api.sites.models import Site
+
+
+def submission_scope(principal: Principal) -> ColumnElement[bool]:
+    """Employees: submissions on their tenants' sites (admins: all). Submissions through a public link:
+    admins and template managers. Customer users: none."""
+    if not isinstance(principal, EmployeePrincipal):
+        return false()
+    if principal.is_admin:
+        return true()
+    on_my_sites = FormSubmission.site_id.in_(select(Site.id).where(Site.tenant_id.in_(principal.tenant_ids)))
+    if CHECK_TEMPLATES_MANAGE in principal.permissions:
+        return or_(on_my_sites, FormSubmission.site_id.is_(None))
+    return and_(FormSubmission.site_id.is_not(None), on_my_sites)
+
+
+def visible_submissions(principal: Principal) -> Select[Any]:
+    return select(FormSubmission).where(submission_scope(principal))
+
+
+async def version(session: AsyncSession, template_id: uuid.UUID, number: int) -> FormTemplateVersion:
+    found = await session.scalar(
+        select(FormTemplateVersion).where(
+            FormTemplateVersion.template_id == template_id, FormTemplateVersion.version == number
+        )
+    )
+    assert found is not None, "a template always has its versions"
+    return found
+
+
+async def versions_by_id(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, FormTemplateVersion]:
+    rows = await session.scalars(select(FormTemplateVersion).where(FormTemplateVersion.id.in_(ids)))
+    return {v.id: v for v in rows}
+
+
+async def template_by_token(session: AsyncSession, token: str) -> FormTemplate | None:
+    return await session.scalar(select(FormTemplate).where(FormTemplate.public_token == token))
+
+
+async def ticket_ids(
+    session: AsyncSession, submission_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    rows = await session.execute(
+        select(form_submission_tickets.c.submission_id, form_submission_tickets.c.ticket_id)
+        .where(form_submission_tickets.c.submission_id.in_(submission_ids))
+        .order_by(form_submission_tickets.c.element_key)
+    )
+    result: dict[uuid.UUID, list[uuid.UUID]] = {s: [] for s in submission_ids}
+    for submission_id, ticket_id in rows:
+        result[submission_id].append(ticket_id)
+    return result
+
+
+async def link_ticket(
+    session: AsyncSession, submission_id: uuid.UUID, element_key: str, ticket_id: uuid.UUID
+) -> None:
+    await session.execute(
+        form_submission_tickets.insert().values(
+            submission_id=submission_id, element_key=element_key, ticket_id=ticket_id
+        )
+    )

@@ -1,0 +1,207 @@
+"""HTTP endpoints of form templates, submissions and public form links."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from blink_api.attachments.router import content_disposition
+from blink_api.context import Ctx
+from blink_api.db import DbSession
+from blink_api.errors import problem_responses
+from blink_api.forms import service
+from blink_api.forms.schemas import (
+    PublicForm,
+    PublicSubmissionCreate,
+    PublicSubmissionRead,
+    SubmissionCreate,
+    SubmissionRead,
+    SubmissionUpdate,
+    TemplateCreate,
+    TemplateRead,
+    TemplateUpdate,
+)
+from blink_api.identity.dependencies import CurrentEmployee, Public, TemplateManager
+from blink_api.pagination import Page, Pagination
+
+templates_router = APIRouter(prefix="/form-templates", tags=["form-templates"])
+
+
+@templates_router.get("", name="form-templates:list", responses=problem_responses(401, 403, 422))
+async def list_templates(
+    session: DbSession, employee: CurrentEmployee, page: Pagination
+) -> Page[TemplateRead]:
+    """Template managers see drafts too; other employees the published versions."""
+    return await service.list_templates(session, employee, page)
+
+
+@templates_router.post(
+    "",
+    name="form-templates:create",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 422),
+)
+async def create_template(session: DbSession, manager: TemplateManager, body: TemplateCreate) -> TemplateRead:
+    """Needs `check:templates:manage`. A new template is a draft (version 1) until published."""
+    return await service.create_template(session, manager, body)
+
+
+@templates_router.get(
+    "/{template_id}", name="form-templates:read", responses=problem_responses(401, 403, 404, 422)
+)
+async def read_template(
+    session: DbSession, employee: CurrentEmployee, template_id: uuid.UUID
+) -> TemplateRead:
+    return await service.get_template(session, employee, template_id)
+
+
+@templates_router.put(
+    "/{template_id}", name="form-templates:replace", responses=problem_responses(401, 403, 404, 422)
+)
+async def replace_template(
+    session: DbSession, manager: TemplateManager, template_id: uuid.UUID, body: TemplateCreate
+) -> TemplateRead:
+    """Replaces the draft; when the latest version is published, this becomes the next version."""
+    return await service.update_template(session, template_id, body)
+
+
+@templates_router.patch(
+    "/{template_id}", name="form-templates:update", responses=problem_responses(401, 403, 404, 422)
+)
+async def update_template(
+    session: DbSession, manager: TemplateManager, template_id: uuid.UUID, body: TemplateUpdate
+) -> TemplateRead:
+    """Changes the draft; when the latest version is published, this becomes the next version."""
+    return await service.update_template(session, template_id, body)
+
+
+@templates_router.post(
+    "/{template_id}/publish",
+    name="form-templates:publish",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def publish_template(
+    session: DbSession, manager: TemplateManager, template_id: uuid.UUID
+) -> TemplateRead:
+    """Freezes the latest version, which submissions are filled against; a public template gets its link."""
+    return await service.publish_template(session, template_id)
+
+
+@templates_router.delete(
+    "/{template_id}",
+    name="form-templates:delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def delete_template(session: DbSession, manager: TemplateManager, template_id: uuid.UUID) -> None:
+    """Refused with 409 once the template has submissions."""
+    await service.delete_template(session, template_id)
+
+
+submissions_router = APIRouter(prefix="/form-submissions", tags=["form-submissions"])
+
+
+@submissions_router.get("", name="form-submissions:list", responses=problem_responses(401, 403, 422))
+async def list_submissions(
+    session: DbSession,
+    employee: CurrentEmployee,
+    page: Pagination,
+    template_id: uuid.UUID | None = None,
+    site_id: uuid.UUID | None = None,
+) -> Page[SubmissionRead]:
+    return await service.list_submissions(session, employee, page, template_id, site_id)
+
+
+@submissions_router.post(
+    "",
+    name="form-submissions:create",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def create_submission(
+    ctx: Ctx, session: DbSession, employee: CurrentEmployee, body: SubmissionCreate
+) -> SubmissionRead:
+    """Filled against the template's published version. With `complete: true` it is completed at once."""
+    submission = await service.create_submission(ctx, session, employee, body)
+    return await service.read_submission(session, submission)
+
+
+@submissions_router.get(
+    "/{submission_id}", name="form-submissions:read", responses=problem_responses(401, 403, 404, 422)
+)
+async def read_submission(
+    session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID
+) -> SubmissionRead:
+    return await service.read_submission(
+        session, await service.get_submission(session, employee, submission_id)
+    )
+
+
+@submissions_router.patch(
+    "/{submission_id}", name="form-submissions:update", responses=problem_responses(401, 403, 404, 409, 422)
+)
+async def update_submission(
+    session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID, body: SubmissionUpdate
+) -> SubmissionRead:
+    """While a draft, by the person filling it in."""
+    submission = await service.update_submission(session, employee, submission_id, body)
+    return await service.read_submission(session, submission)
+
+
+@submissions_router.post(
+    "/{submission_id}/complete",
+    name="form-submissions:complete",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def complete_submission(
+    ctx: Ctx, session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID
+) -> SubmissionRead:
+    """Atomic and once: every visible, answered ticket element raises one ticket on the submission's site,
+    with the filled form attached as PDF where the element says so. Completing again answers the same."""
+    submission = await service.complete_submission(ctx, session, employee, submission_id)
+    return await service.read_submission(session, submission)
+
+
+@submissions_router.get(
+    "/{submission_id}/pdf",
+    name="form-submissions:pdf",
+    response_class=Response,
+    responses={**problem_responses(401, 403, 404, 422), 200: {"content": {"application/pdf": {}}}},
+)
+async def submission_pdf(
+    ctx: Ctx, session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID
+) -> Response:
+    name, data = await service.submission_pdf(ctx, session, employee, submission_id)
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": content_disposition(name, "application/pdf"),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+public_router = APIRouter(prefix="/public/forms", tags=["public-forms"], dependencies=[Public])
+
+
+@public_router.get("/{token}", name="public-forms:read", responses=problem_responses(404, 422))
+async def read_public_form(session: DbSession, token: str) -> PublicForm:
+    """A published public form, for anyone with the link."""
+    return await service.public_form(session, token)
+
+
+@public_router.post(
+    "/{token}/submissions",
+    name="public-forms:submit",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(404, 422),
+)
+async def submit_public_form(
+    session: DbSession, token: str, body: PublicSubmissionCreate
+) -> PublicSubmissionRead:
+    """Completed at once; never raises tickets."""
+    submission = await service.public_submission(session, token, body)
+    assert submission.completed_at is not None
+    return PublicSubmissionRead(id=submission.id, status="completed", completed_at=submission.completed_at)

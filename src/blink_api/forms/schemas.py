@@ -1,0 +1,89 @@
+"""Form template and submission bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from blink_api.forms.elements import Element
+from blink_api.schema_types import Input, Name, Output
+
+Description = Annotated[str, StringConstraints(max_length=5000)]
+
+
+class TemplateCreate(Input):
+    name: Name
+    description: Description | None = None
+    is_public: bool = Field(
+        default=False, description="Fillable by anyone with the link; no ticket elements then."
+    )
+    elements: list[Element] = Field(default_factory=list, max_length=500)
+
+
+class TemplateUpdate(Input):
+    """Changes the draft; a published version stays as it is and the change becomes the next version."""
+
+    name: Name = Field(default=None)
+    description: Description | None = None
+    is_public: bool = Field(default=None)
+    elements: list[Element] = Field(default=None, max_length=500)
+
+
+class TemplateRead(Output):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    is_public: bool
+    elements: list[Element]
+    version: int = Field(description="The version shown.")
+    status: Literal["draft", "published"] = Field(description="Whether the version shown is published.")
+    published_version: int | None
+    public_token: str | None = Field(description="Link token of a published public form.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class SubmissionCreate(Input):
+    template_id: uuid.UUID
+    site_id: uuid.UUID
+    answers: dict[str, Any] = Field(default_factory=dict, description="Keyed by element key.")
+    complete: bool = Field(default=False, description="Complete at once (raises the tickets).")
+
+
+class SubmissionUpdate(Input):
+    site_id: uuid.UUID = Field(default=None)
+    answers: dict[str, Any] = Field(default=None, description="Replaces the answers.")
+
+
+class SubmissionRead(Output):
+    id: uuid.UUID
+    template_id: uuid.UUID
+    template_version: int
+    site_id: uuid.UUID | None
+    status: Literal["draft", "completed"]
+    answers: dict[str, Any]
+    ticket_ids: list[uuid.UUID]
+    created_by: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+
+class PublicForm(Output):
+    name: str
+    description: str | None
+    version: int
+    elements: list[Element]
+
+
+class PublicSubmissionCreate(Input):
+    answers: dict[str, Any] = Field(default_factory=dict)
+
+
+class PublicSubmissionRead(Output):
+    id: uuid.UUID
+    status: Literal["completed"]
+    completed_at: datetime
