@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.customers.models import Customer
+from blink_api.customers.models import Customer, DocumentSource
 from blink_api.identity.models import (
     PERMISSIONS,
     CustomerUser,
@@ -116,10 +117,14 @@ async def demo_data(session: AsyncSession, passwords: Passwords) -> list[DemoLog
         ),
     ]
     session.add_all(sites)
+    complaint = TicketType(tenant_id=nord.id, name="Reklamation", category="standard")
+    recleaning = TicketType(tenant_id=nord.id, name="Nachreinigung anfordern", category="standard")
+    proof = TicketType(tenant_id=nord.id, name="Leistungsnachweise", category="standard")
     session.add_all(
         [
-            TicketType(tenant_id=nord.id, name="Reklamation", category="standard"),
-            TicketType(tenant_id=nord.id, name="Nachreinigung anfordern", category="standard"),
+            complaint,
+            recleaning,
+            proof,
             TicketType(tenant_id=nord.id, name="Urlaub", category="absence"),
             TicketType(tenant_id=sued.id, name="Sonderauftrag", category="standard"),
         ]
@@ -155,5 +160,113 @@ async def demo_data(session: AsyncSession, passwords: Passwords) -> list[DemoLog
     await session.execute(
         customer_user_sites.insert().values(customer_user_id=customer_user.id, site_id=sites[0].id)
     )
+    await _demo_portal_and_tickets(session, hansa, sites[0], customer_user, complaint, recleaning, proof)
     log.info("demo data created")
     return DEMO_LOGINS
+
+
+async def _demo_portal_and_tickets(
+    session: AsyncSession,
+    hansa: Customer,
+    site: Site,
+    customer_user: CustomerUser,
+    complaint: TicketType,
+    recleaning: TicketType,
+    proof: TicketType,
+) -> None:
+    """The portal switched on for Hansa, a few tickets to look at, and an inspection form."""
+    from blink_api.forms.models import FormTemplate, FormTemplateVersion
+    from blink_api.tickets.models import Ticket, TicketComment, customer_ticket_types
+    from blink_api.tickets.repository import next_number, refresh_search
+
+    await session.execute(
+        customer_ticket_types.insert(),
+        [{"customer_id": hansa.id, "ticket_type_id": t.id} for t in (complaint, recleaning)],
+    )
+    session.add(DocumentSource(customer_id=hansa.id, ticket_type_id=proof.id, content_types=None))
+    hansa.ticket_evaluation_enabled = True
+    hansa.evaluation_group_days = 2
+    mia = await session.scalar(select(Employee).where(Employee.email == DEMO_LOGINS[1].email))
+    assert mia is not None
+    now = datetime.now(UTC)
+    demo = [
+        (
+            customer_user,
+            complaint,
+            "Eingangstür verschmiert",
+            "Fingerabdrücke auf der Glastür im Foyer.",
+            "open",
+            None,
+        ),
+        (
+            mia,
+            recleaning,
+            "Teeküche 3. OG nachreinigen",
+            "Spülbecken und Arbeitsflächen.",
+            "in_progress",
+            None,
+        ),
+        (customer_user, complaint, "Papierhandtücher leer", "Damen-WC im Erdgeschoss.", "closed", 1),
+    ]
+    for index, (author, ticket_type, title, description, status, days) in enumerate(demo):
+        created = now - timedelta(days=5 - index)
+        ticket = Ticket(
+            tenant_id=site.tenant_id,
+            site_id=site.id,
+            ticket_type_id=ticket_type.id,
+            number=await next_number(session, site.tenant_id),
+            title=title,
+            description=description,
+            status=status,
+            created_by_id=author.id,
+            assignee_id=mia.id if status != "open" else None,
+            created_at=created,
+            closed_at=created + timedelta(days=days, hours=3) if days is not None else None,
+        )
+        session.add(ticket)
+        await session.flush()
+        if index == 0:
+            session.add(
+                TicketComment(ticket_id=ticket.id, author_id=mia.id, body="Wird heute Abend erledigt.")
+            )
+            session.add(
+                TicketComment(
+                    ticket_id=ticket.id,
+                    author_id=mia.id,
+                    internal=True,
+                    body="Reinigungskraft Frau K. informiert.",
+                )
+            )
+            await session.flush()
+        await refresh_search(session, ticket.id)
+    template = FormTemplate(created_by_id=mia.id, latest_version=1, published_version=1)
+    session.add(template)
+    await session.flush()
+    session.add(
+        FormTemplateVersion(
+            template_id=template.id,
+            version=1,
+            name="Objektbegehung",
+            is_public=False,
+            published_at=now,
+            description="Qualitätskontrolle bei der Begehung eines Objekts.",
+            elements=[
+                {"key": "eingang", "type": "heading", "label": "Eingangsbereich"},
+                {"key": "sauberkeit", "type": "rating", "label": "Sauberkeit der Böden", "required": True},
+                {"key": "foto", "type": "photo", "label": "Foto"},
+                {
+                    "key": "nachreinigung",
+                    "type": "ticket",
+                    "label": "Nachreinigung veranlassen",
+                    "help": "Bei schlechter Bewertung eine Nachreinigung anfordern.",
+                    "visible_if": {"element": "sauberkeit", "op": "lte", "value": 2},
+                    "ticket_type_id": str(recleaning.id),
+                    "title": "Nachreinigung nach Objektbegehung",
+                    "title_editable": True,
+                    "description_editable": True,
+                    "due_date_enabled": True,
+                    "attach_pdf": True,
+                },
+            ],
+        )
+    )
