@@ -38,8 +38,34 @@ def sniff(head: bytes, filename: str) -> str:
     if kind is not None:
         return kind.mime
     if head and _looks_like_text(head):
+        markup = _markup(head)
+        if markup:
+            return markup
         return "text/csv" if filename.lower().endswith(".csv") else "text/plain"
     return "application/octet-stream"
+
+
+_MARKUP_STARTS = {
+    b"<!doctype html": "text/html",
+    b"<html": "text/html",
+    b"<head": "text/html",
+    b"<body": "text/html",
+    b"<script": "text/html",
+    b"<iframe": "text/html",
+    b"<svg": "image/svg+xml",
+    b"<?xml": "application/xml",
+}
+
+
+def _markup(head: bytes) -> str | None:
+    """Text that a browser would run as a page (HTML, SVG, XML) is not plain text."""
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    for prefix, content_type in _MARKUP_STARTS.items():
+        if start.startswith(prefix):
+            return content_type
+    if b"<script" in head.lower() or b"<html" in head.lower():
+        return "text/html"
+    return None
 
 
 def _looks_like_text(head: bytes) -> bool:

@@ -177,10 +177,10 @@ class DeliveryWorker:
             await session.execute(
                 text(
                     "UPDATE outbox SET state = :state, lease_until = NULL, last_error = :error,"
-                    " sent_at = CASE WHEN :state = 'sent' THEN now() END"
+                    " sent_at = CASE WHEN :sent THEN now() END"
                     " WHERE id = :id AND state = 'sending'"
                 ),
-                {"state": state, "error": error, "id": mail.id},
+                {"state": state, "error": error, "id": mail.id, "sent": state == "sent"},
             )
         self._count(state)
 

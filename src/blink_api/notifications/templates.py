@@ -13,9 +13,13 @@ class Mail:
     html: str
 
 
+SUBJECT_LIMIT = 200
+
+
 def _single_line(value: str) -> str:
-    # A subject is a header: CR/LF in user text must not start a new header.
-    return " ".join(value.split())
+    # A subject is a header: CR/LF in user text must not start a new header. Long ones are shortened.
+    line = " ".join(value.split())
+    return line if len(line) <= SUBJECT_LIMIT else line[: SUBJECT_LIMIT - 1].rstrip() + "…"
 
 
 def _html(paragraphs: list[str], link: str | None = None, link_label: str = "") -> str:
