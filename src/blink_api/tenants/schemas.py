@@ -8,6 +8,7 @@ from pydantic import BeforeValidator, Field, StringConstraints
 
 from blink_api.schema_types import Input, Name, Output
 
+
 def _upper(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
