@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.app import create_app
@@ -75,8 +74,12 @@ _TABLES = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "a
 async def _clean_tables(database: Database) -> AsyncIterator[None]:
     """Every test starts from empty tables (real commits, so concurrency tests are real too)."""
     yield
+    # DELETE, children first: on tables this small it is many times faster than TRUNCATE, which
+    # replaces every table's and index's files.
     async with database.engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(_TABLES)} RESTART IDENTITY CASCADE"))
+        raw = await conn.get_raw_connection()
+        # asyncpg runs an argument-less script in one round trip.
+        await raw.driver_connection.execute("; ".join(f"DELETE FROM {table}" for table in _TABLES))
 
 
 @pytest.fixture
