@@ -110,6 +110,11 @@ class MailSender:
                 start_tls=self.settings.smtp_starttls,
                 timeout=30,
             )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            # The one recipient was refused at RCPT TO: its reply code says whether to try again.
+            code = exc.recipients[0].code if exc.recipients else 451
+            failure = PermanentFailure if 500 <= code < 600 else TemporaryFailure
+            raise failure(str(exc)) from exc
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 raise PermanentFailure(f"{exc.code} {exc.message}") from exc

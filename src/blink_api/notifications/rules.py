@@ -19,6 +19,7 @@ from blink_api.notifications import templates
 from blink_api.notifications.service import enqueue
 from blink_api.sites.models import Site
 from blink_api.tickets.models import Ticket
+from blink_api.tickets.repository import ticket_scope
 
 
 async def _facts(session: AsyncSession, settings: Settings, ticket: Ticket) -> templates.TicketFacts:
@@ -37,9 +38,16 @@ async def _creator_if_customer(
     if ticket.created_by_id == actor.id:
         return None
     account = await session.get(Account, ticket.created_by_id)
-    if isinstance(account, CustomerUser) and account.is_active:
-        return account
-    return None
+    if not isinstance(account, CustomerUser) or not account.is_active:
+        return None
+    # A creator who lost the ticket (site unassigned, type disabled) hears nothing more about it.
+    creator = CustomerUserPrincipal(
+        id=account.id, email=account.email, name=account.name, customer_id=account.customer_id
+    )
+    still_visible = await session.scalar(
+        select(Ticket.id).where(Ticket.id == ticket.id, ticket_scope(creator))
+    )
+    return account if still_visible else None
 
 
 async def _staff_to_tell(session: AsyncSession, ticket: Ticket) -> list[Employee]:
