@@ -21,7 +21,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer
 
 FONT, FONT_BOLD = "BlinkSans", "BlinkSans-Bold"
 _fonts = Path(reportlab.__file__).parent / "fonts"
@@ -30,7 +30,7 @@ pdfmetrics.registerFont(TTFont(FONT, str(_fonts / "Vera.ttf")))
 pdfmetrics.registerFont(TTFont(FONT_BOLD, str(_fonts / "VeraBd.ttf")))
 
 MAX_IMAGE_EDGE = 1400
-IMAGE_BOX = (15 * cm, 9 * cm)
+IMAGE_BOX = (16 * cm, 10 * cm)  # inside the 17 cm between the margins
 
 _body = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=13)
 _label = ParagraphStyle("label", parent=_body, fontName=FONT_BOLD)
@@ -38,6 +38,7 @@ _title = ParagraphStyle("title", parent=_body, fontName=FONT_BOLD, fontSize=16, 
 _heading = ParagraphStyle(
     "heading", parent=_body, fontName=FONT_BOLD, fontSize=12, leading=16, spaceBefore=10
 )
+_answer = ParagraphStyle("answer", parent=_body, leftIndent=0.5 * cm)
 _small = ParagraphStyle("small", parent=_body, fontSize=8, leading=10, textColor=colors.grey)
 
 
@@ -83,7 +84,10 @@ def _image(data: bytes) -> Image | None:
         with PILImage.open(io.BytesIO(data)) as picture:
             picture.draft("RGB", (MAX_IMAGE_EDGE, MAX_IMAGE_EDGE))
             picture.thumbnail((MAX_IMAGE_EDGE, MAX_IMAGE_EDGE))
-            converted = picture.convert("RGB")
+            # Transparent pixels (a signature pad's PNG) go on white paper, not black.
+            rgba = picture.convert("RGBA")
+            converted = PILImage.new("RGB", rgba.size, "white")
+            converted.paste(rgba, mask=rgba.getchannel("A"))
             buffer = io.BytesIO()
             converted.save(buffer, "JPEG", quality=80)
             width, height = converted.size
@@ -116,37 +120,20 @@ def render(form: FilledForm) -> bytes:
         ),
         Spacer(1, 0.4 * cm),
     ]
-    rows: list[list[Any]] = []
-
-    def flush_rows() -> None:
-        if rows:
-            table = Table(rows, colWidths=[6 * cm, 11 * cm])
-            table.setStyle(
-                TableStyle(
-                    [
-                        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
-                        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-                    ]
-                )
-            )
-            story.append(table)
-            rows.clear()
-
+    # Label above answer, as plain flowables: a long answer flows on to the next page, where a table
+    # cell could not split.
     for element in form.elements:
         if element.key not in form.visible:
             continue
         if element.type == "heading":
-            flush_rows()
             story.append(text(element.label, _heading))
             continue
-        value = form.answers.get(element.key)
+        story.append(text(element.label, _label))
         if element.type in ("photo", "signature") and element.key in form.images:
-            picture = _image(form.images[element.key])
-            rows.append([text(element.label, _label), picture or text("(Bild nicht lesbar)")])
-            continue
-        rows.append([text(element.label, _label), text(_answer_text(element, value))])
-    flush_rows()
+            story.append(_image(form.images[element.key]) or text("(Bild nicht lesbar)", _answer))
+        else:
+            story.append(text(_answer_text(element, form.answers.get(element.key)), _answer))
+        story.append(Spacer(1, 0.25 * cm))
     if form.tickets:
         story.append(text("Erzeugte Tickets", _heading))
         for number, title in form.tickets:
