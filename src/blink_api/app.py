@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -128,10 +129,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = database or Database(resolve_database_url(settings))
+        db = database or Database(resolve_database_url(settings), pre_ping=settings.db_pre_ping)
         ctx = await build_context(settings, db)
         app.state.context = ctx
         await run_startup_data(ctx)
+        # What start-up built lives as long as the process: keep it out of every collection, and
+        # collect young objects less often (each request makes many), so no request stalls on GC.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
         stop = asyncio.Event()
         worker_task = None
         if settings.embedded_worker:

@@ -22,7 +22,7 @@ class AppContext:
     storage: Storage
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     return request.app.state.context
 
 

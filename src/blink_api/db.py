@@ -82,10 +82,12 @@ def resolve_database_url(settings: Settings) -> str:
 class Database:
     """The engine and session factory of one process."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = False
+    ) -> None:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=pre_ping, pool_recycle=1800
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 

@@ -51,7 +51,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise Invalid.at(["query", "cursor"], "The cursor is not one this API handed out.") from exc
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
@@ -70,14 +70,18 @@ async def paginate(
     *,
     created_at: InstrumentedAttribute[datetime],
     id_: InstrumentedAttribute[uuid.UUID],
+    rows: bool = False,
 ) -> tuple[Sequence[Any], str | None]:
-    """Run `stmt` for one page; rows come back newest first with the cursor of the next page."""
+    """Run `stmt` for one page; rows come back newest first with the cursor of the next page.
+
+    ORM entities by default; `rows=True` for a statement of plain columns (lists that skip the ORM).
+    """
     if params.cursor is not None:
         stmt = stmt.where(tuple_(created_at, id_) < tuple_(*params.cursor))
     stmt = stmt.order_by(created_at.desc(), id_.desc()).limit(params.limit + 1)
-    rows = (await session.scalars(stmt)).unique().all()
-    if len(rows) <= params.limit:
-        return rows, None
-    rows = rows[: params.limit]
-    last = rows[-1]
-    return rows, encode_cursor(getattr(last, created_at.key), getattr(last, id_.key))
+    found = (await session.execute(stmt)).all() if rows else (await session.scalars(stmt)).unique().all()
+    if len(found) <= params.limit:
+        return found, None
+    found = found[: params.limit]
+    last = found[-1]
+    return found, encode_cursor(getattr(last, created_at.key), getattr(last, id_.key))

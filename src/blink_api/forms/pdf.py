@@ -33,7 +33,9 @@ MAX_IMAGE_EDGE = 1400
 IMAGE_BOX = (16 * cm, 10 * cm)  # inside the 17 cm between the margins
 
 _body = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=13)
-_label = ParagraphStyle("label", parent=_body, fontName=FONT_BOLD)
+_label = ParagraphStyle(
+    "label", parent=_body, fontName=FONT_BOLD, keepWithNext=1
+)  # never alone at a page end
 _title = ParagraphStyle("title", parent=_body, fontName=FONT_BOLD, fontSize=16, leading=20, spaceAfter=6)
 _heading = ParagraphStyle(
     "heading", parent=_body, fontName=FONT_BOLD, fontSize=12, leading=16, spaceBefore=10

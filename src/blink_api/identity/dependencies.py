@@ -93,7 +93,7 @@ async def get_template_manager(principal: CurrentPrincipal) -> EmployeePrincipal
 TemplateManager = Annotated[EmployeePrincipal, Depends(get_template_manager)]
 
 
-def public() -> None:
+async def public() -> None:
     """Marks a route that anyone may call; the route-table test lists them by name."""
 
 

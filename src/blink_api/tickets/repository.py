@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, te
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from blink_api.identity.models import Employee, customer_user_sites, employee_tenants
+from blink_api.identity.models import Account, Employee, customer_user_sites, employee_tenants
 from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal
 from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
@@ -46,6 +46,37 @@ def ticket_scope(principal: Principal) -> ColumnElement[bool]:
             ),
         )
     return false()
+
+
+def ticket_rows(principal: Principal) -> Select[Any]:
+    """Visible tickets as plain rows with the creator's kind and name: the list needs no ORM objects."""
+    return (
+        select(
+            *Ticket.__table__.c[*_LIST_COLUMNS],
+            Account.kind.label("creator_kind"),
+            Account.name.label("creator_name"),
+        )
+        .join(Account, Account.id == Ticket.created_by_id)
+        .where(ticket_scope(principal))
+    )
+
+
+_LIST_COLUMNS = (
+    "id",
+    "number",
+    "tenant_id",
+    "site_id",
+    "ticket_type_id",
+    "title",
+    "description",
+    "status",
+    "assignee_id",
+    "due_date",
+    "created_by_id",
+    "created_at",
+    "updated_at",
+    "closed_at",
+)
 
 
 def visible_tickets(principal: Principal) -> Select[Any]:
