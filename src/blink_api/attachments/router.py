@@ -17,7 +17,7 @@ from blink_api.attachments.sniffing import INLINE_TYPES
 from blink_api.context import Ctx
 from blink_api.db import DbSession
 from blink_api.errors import NotFound, problem_responses
-from blink_api.identity.dependencies import CurrentPrincipal
+from blink_api.identity.dependencies import CurrentEmployee, CurrentPrincipal
 from blink_api.storage import ObjectMissing
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
@@ -28,16 +28,16 @@ uploads_router = APIRouter(prefix="/uploads", tags=["uploads"])
     "",
     name="uploads:create",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 413, 415, 422),
+    responses=problem_responses(401, 403, 413, 415, 422),
 )
 async def upload(
     ctx: Ctx,
     session: DbSession,
-    principal: CurrentPrincipal,
+    principal: CurrentEmployee,
     files: Annotated[list[UploadFile], File(description="One or more files.")],
 ) -> AttachmentList:
-    """Files to reference afterwards, such as form photos and signatures: the same checks as ticket
-    attachments; only the uploader sees them until they are used."""
+    """Files to reference afterwards, such as form photos and signatures (employees only): the same
+    checks as ticket attachments; only the uploader sees them until they are used."""
     checked = await service.check_files(files, ctx.settings.max_upload_bytes)
     stored = await service.store_files(session, ctx.storage, principal, None, checked)
     return AttachmentList(items=[AttachmentRead.model_validate(a) for a in stored])

@@ -98,17 +98,18 @@ async def put_ticket_settings(
     await repo.replace_ticket_settings(session, customer_id, enabled, list(sources.items()))
     await session.flush()
     after = await _ticket_settings(session, customer_id)
-    repo.record_change(
-        session,
-        customer_id=customer_id,
-        actor_id=admin.id,
-        entity="ticket_settings",
-        entity_id=customer_id,
-        action="update",
-        before=before,
-        after=_settings_json(after),
-    )
-    await session.flush()
+    if _settings_json(after) != before:  # a save that changes nothing is no change
+        repo.record_change(
+            session,
+            customer_id=customer_id,
+            actor_id=admin.id,
+            entity="ticket_settings",
+            entity_id=customer_id,
+            action="update",
+            before=before,
+            after=_settings_json(after),
+        )
+        await session.flush()
     return after
 
 

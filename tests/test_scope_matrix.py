@@ -1,0 +1,544 @@
+"""Every route of the app, called by everyone outside a victim's scope: refused, no leak, no change."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pypdf import PdfReader
+from sqlalchemy import text
+
+from blink_api.app import api_routes
+from tests.factories import World, make_customer_user, make_group, make_ticket_type
+
+API = "/api/v1"
+PDF = b"%PDF-1.4\n% VICTIM-DOC-BYTES-4f6a\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+ATTACHMENT_BYTES = b"VICTIM-ATTACHMENT-BYTES-77c1 Tresorcode 4711"
+
+# Routes anyone may call. They are still called (harmlessly) and scanned for leaks, except the log-in:
+# failed log-ins against the victim's address would lock the victim out, which is the throttle's job.
+PUBLIC = {
+    "system:live",
+    "system:ready",
+    "system:metrics",
+    "system:docs",
+    "system:docs_asset",
+    "auth:set_password",
+    "public-forms:read",
+    "public-forms:submit",
+}
+SKIPPED = {"auth:token"}
+# Form templates belong to the whole company: every employee reads the published ones (customers none).
+COMPANY_WIDE = {"form-templates:read"}
+# Writes into the caller's own space only: an upload is visible to its uploader alone until it is used.
+OWN_SPACE = {"uploads:create"}
+
+
+@dataclass
+class Victim:
+    """Customer X's data on site A1, and everything a leak would show."""
+
+    params: dict[str, list[str]]
+    ids: set[str]
+    secrets: list[str]
+    ticket_id: str
+    cu_a2: Any = None
+
+
+@dataclass(frozen=True)
+class Call:
+    json: Any = None
+    data: dict[str, str] | None = None
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None
+
+
+def bodies(world: World, v: Victim) -> dict[str, list[Call]]:
+    """A plausible body for every write route, aimed at the victim. A new write route must be added here."""
+    a1, x, ta, type_a = (
+        str(world.site_a1.id),
+        str(world.customer_x.id),
+        str(world.tenant_a.id),
+        str(world.type_a.id),
+    )
+    upload = [("files", ("boese.txt", b"Eindringling war hier", "text/plain"))]
+    return {
+        "auth:set_password": [
+            Call(json={"token": "kein-gueltiger-token-123", "password": "ein langes Passwort"})
+        ],
+        "tenants:create": [Call(json={"name": "Ost", "code": "OST"})],
+        "tenants:update": [Call(json={"name": "Gekapert"})],
+        "sites:create": [Call(json={"tenant_id": ta, "customer_id": x, "name": "Untergeschoben"})],
+        "sites:update": [Call(json={"name": "Gekapert"})],
+        "ticket-types:create": [Call(json={"tenant_id": ta, "name": "Untergeschoben"})],
+        "ticket-types:update": [Call(json={"name": "Gekapert"})],
+        "customers:create": [Call(json={"name": "Untergeschoben"})],
+        "customers:update": [Call(json={"name": "Gekapert"})],
+        "customers:create_user": [
+            Call(
+                json={
+                    "email": "eindringling@example.com",
+                    "name": "Eindringling",
+                    "password": "ein langes Passwort",
+                }
+            )
+        ],
+        "customers:update_ticket_settings": [
+            Call(json={"enabled_ticket_type_ids": [], "document_sources": []})
+        ],
+        "customers:update_evaluation_settings": [
+            Call(json={"ticket_evaluation_enabled": False, "group_days": 1})
+        ],
+        "customer-users:update": [Call(json={"name": "Gekapert"})],
+        "customer-users:update_sites": [Call(json={"site_ids": [a1, str(world.site_a2.id)]})],
+        "employees:create": [
+            Call(
+                json={
+                    "email": "spion@example.com",
+                    "name": "Spion",
+                    "password": "ein langes Passwort",
+                    "tenant_ids": [ta],
+                }
+            )
+        ],
+        "employees:update": [Call(json={"name": "Gekapert"})],
+        "permission-groups:create": [
+            Call(json={"name": "Untergeschoben", "permissions": ["insight:manage"]})
+        ],
+        "permission-groups:update": [Call(json={"name": "Gekapert"})],
+        "tickets:create": [
+            Call(json={"site_id": a1, "ticket_type_id": type_a, "title": "Untergeschoben"}),
+            Call(data={"site_id": a1, "ticket_type_id": type_a, "title": "Untergeschoben"}, files=upload),
+        ],
+        "tickets:update": [Call(json={"title": "Gekapert"})],
+        "tickets:create_comment": [Call(json={"body": "Eindringling war hier"})],
+        "tickets:update_comment": [Call(json={"body": "Gekapert"})],
+        "tickets:create_attachments": [Call(files=upload)],
+        "outbox:retry": [Call()],
+        "uploads:create": [Call(files=upload)],
+        "form-templates:create": [Call(json={"name": "Untergeschoben", "elements": []})],
+        "form-templates:replace": [
+            Call(
+                json={
+                    "name": "Gekapert",
+                    "elements": [{"key": "befund", "type": "text", "label": "Gekapert"}],
+                }
+            )
+        ],
+        "form-templates:update": [Call(json={"name": "Gekapert"})],
+        "form-templates:publish": [Call()],
+        "form-submissions:create": [
+            Call(
+                json={
+                    "template_id": v.params.get("template_id", [""])[0],
+                    "site_id": a1,
+                    "answers": {"befund": "Gefälscht"},
+                }
+            )
+        ],
+        "form-submissions:update": [Call(json={"answers": {"befund": "Gefälscht"}})],
+        "form-submissions:complete": [Call()],
+        "public-forms:submit": [Call(json={"answers": {}})],
+    }
+
+
+async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, database) -> Victim:
+    admin, emp, cux = world.admin.headers, world.employee_a.headers, world.customer_user_x.headers
+    doc_type = await make_ticket_type(session, tenant=world.tenant_a, name="Prüfbericht")
+    group = await make_group(session, ["insight:manage"], name="Portalverwaltung")
+    # Same customer, another site: inside the customer, outside site A1.
+    cu_a2 = await make_customer_user(
+        session, ctx, customer=world.customer_x, sites=[world.site_a2], email="a2@hansa.test"
+    )
+    await session.commit()
+
+    async def ok(r: httpx.Response) -> dict[str, Any]:
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+    await ok(
+        await client.put(
+            f"{API}/customers/{world.customer_x.id}/ticket-settings",
+            headers=admin,
+            json={
+                "enabled_ticket_type_ids": [str(world.type_a.id)],
+                "document_sources": [{"ticket_type_id": str(doc_type.id), "content_types": None}],
+            },
+        )
+    )
+    await ok(
+        await client.put(
+            f"{API}/customers/{world.customer_x.id}/evaluation-settings",
+            headers=admin,
+            json={"ticket_evaluation_enabled": True, "group_days": 7},
+        )
+    )
+    # The other customer uses the portal too, so its user has a ticket scope of its own.
+    await ok(
+        await client.put(
+            f"{API}/customers/{world.customer_y.id}/ticket-settings",
+            headers=admin,
+            json={"enabled_ticket_type_ids": [str(world.type_b.id)]},
+        )
+    )
+    await ok(
+        await client.put(
+            f"{API}/customers/{world.customer_y.id}/evaluation-settings",
+            headers=admin,
+            json={"ticket_evaluation_enabled": True, "group_days": 7},
+        )
+    )
+
+    ticket = await ok(
+        await client.post(
+            f"{API}/tickets",
+            headers=cux,
+            json={
+                "site_id": str(world.site_a1.id),
+                "ticket_type_id": str(world.type_a.id),
+                "title": "VICTIM-TITLE-7f3a Wasserschaden Tiefgarage",
+                "description": "VICTIM-DESC-19c2",
+            },
+        )
+    )
+    tid = ticket["id"]
+    await ok(
+        await client.patch(
+            f"{API}/tickets/{tid}",
+            headers=emp,
+            json={"assignee_id": str(world.employee_a.id), "due_date": "2031-05-06", "status": "in_progress"},
+        )
+    )
+    public = await ok(
+        await client.post(f"{API}/tickets/{tid}/comments", headers=emp, json={"body": "VICTIM-PUBLIC-5b1e"})
+    )
+    internal = await ok(
+        await client.post(
+            f"{API}/tickets/{tid}/comments",
+            headers=emp,
+            json={"body": "VICTIM-INTERNAL-a9d4 Kunde zahlt spät", "internal": True},
+        )
+    )
+    own = await ok(
+        await client.post(f"{API}/tickets/{tid}/comments", headers=cux, json={"body": "VICTIM-CUSTOMER-3e8f"})
+    )
+    attachment = (
+        await ok(
+            await client.post(
+                f"{API}/tickets/{tid}/attachments",
+                headers=cux,
+                files=[("files", ("victim-tresor-plan.txt", ATTACHMENT_BYTES, "text/plain"))],
+            )
+        )
+    )["items"][0]
+    doc_ticket = await ok(
+        await client.post(
+            f"{API}/tickets",
+            headers=emp,
+            json={
+                "site_id": str(world.site_a1.id),
+                "ticket_type_id": str(doc_type.id),
+                "title": "VICTIM-DOC-0d2b",
+            },
+        )
+    )
+    document = (
+        await ok(
+            await client.post(
+                f"{API}/tickets/{doc_ticket['id']}/attachments",
+                headers=emp,
+                files=[("files", ("victim-zertifikat.pdf", PDF, "application/pdf"))],
+            )
+        )
+    )["items"][0]
+    closed = await ok(
+        await client.post(
+            f"{API}/tickets",
+            headers=cux,
+            json={
+                "site_id": str(world.site_a1.id),
+                "ticket_type_id": str(world.type_a.id),
+                "title": "VICTIM-CLOSED-8e3c",
+            },
+        )
+    )
+    await ok(await client.patch(f"{API}/tickets/{closed['id']}", headers=emp, json={"status": "closed"}))
+    # The victim can see and fetch everything it should; the matrix then proves nobody else can.
+    assert (await client.get(f"{API}/attachments/{document['id']}/content", headers=cux)).content == PDF
+    assert (await client.get(f"{API}/sites/{world.site_a1.id}/ticket-evaluation", headers=cux)).json()[
+        "total"
+    ] == 1
+
+    # An inspection form filled in on site A1 by the tenant's employee (still a draft).
+    template = await ok(
+        await client.post(
+            f"{API}/form-templates",
+            headers=admin,
+            json={"name": "Begehung", "elements": [{"key": "befund", "type": "text", "label": "Befund"}]},
+        )
+    )
+    await ok(await client.post(f"{API}/form-templates/{template['id']}/publish", headers=admin))
+    submission = await ok(
+        await client.post(
+            f"{API}/form-submissions",
+            headers=emp,
+            json={
+                "template_id": template["id"],
+                "site_id": str(world.site_a1.id),
+                "answers": {"befund": "VICTIM-FORM-ANSWER-2c7d"},
+            },
+        )
+    )
+
+    async with database.sessionmaker() as s:
+        message_id = str(
+            (
+                await s.execute(
+                    text("SELECT id FROM outbox WHERE recipient = :r ORDER BY created_at LIMIT 1"),
+                    {"r": world.customer_user_x.email},
+                )
+            ).scalar_one()
+        )
+
+    params = {
+        "ticket_id": [tid, doc_ticket["id"], closed["id"]],
+        "comment_id": [public["id"], internal["id"], own["id"]],
+        "attachment_id": [attachment["id"], document["id"]],
+        "site_id": [str(world.site_a1.id)],
+        "customer_id": [str(world.customer_x.id)],
+        "customer_user_id": [str(world.customer_user_x.id)],
+        "tenant_id": [str(world.tenant_a.id)],
+        "employee_id": [str(world.employee_a.id)],
+        "permission_group_id": [str(group.id)],
+        "ticket_type_id": [str(world.type_a.id), str(doc_type.id)],
+        "message_id": [message_id],
+        "template_id": [template["id"]],
+        "submission_id": [submission["id"]],
+        # Public routes are called harmlessly: a documentation asset, a form link that does not exist.
+        "filename": ["swagger-ui.css"],
+        "token": ["kein-gueltiger-link-0000"],
+    }
+    shared = {"filename", "token", "template_id"}
+    victim_ids = {value for key, values in params.items() if key not in shared for value in values}
+    victim_ids |= {str(world.admin.id), str(world.insight_no_admin.id)}
+    secrets = [
+        "VICTIM-",
+        "victim-tresor-plan.txt",
+        "victim-zertifikat.pdf",
+        "Tresorcode",
+        "Kunde zahlt spät",
+        "Speicherstadt",
+        "Hansa Immobilien",
+        "2031-05-06",
+        world.customer_user_x.email,
+        world.employee_a.email,
+        world.admin.email,
+        world.admin_no_insight.email,
+        world.insight_no_admin.email,
+    ]
+    return Victim(params=params, ids=victim_ids, secrets=secrets, ticket_id=tid, cu_a2=cu_a2)
+
+
+def path_params(path: str) -> list[str]:
+    return re.findall(r"{(\w+)(?::\w+)?}", path)
+
+
+def fill(path: str, values: dict[str, str]) -> str:
+    return re.sub(r"{(\w+)(?::\w+)?}", lambda m: values[m.group(1)], path)
+
+
+def combinations(names: list[str], params: dict[str, list[str]]) -> list[dict[str, str]]:
+    combos: list[dict[str, str]] = [{}]
+    for name in names:
+        combos = [{**c, name: value} for c in combos for value in params[name]]
+    return combos
+
+
+def victim_query(world: World) -> dict[str, str]:
+    """Filters naming the victim: a list must not widen the caller's scope because it was asked to."""
+    return {
+        "site_id": str(world.site_a1.id),
+        "customer_id": str(world.customer_x.id),
+        "tenant_id": str(world.tenant_a.id),
+        "ticket_type_id": str(world.type_a.id),
+        "q": "VICTIM",
+    }
+
+
+async def send(
+    client: httpx.AsyncClient, method: str, url: str, headers: dict, call: Call | None, params=None
+):
+    kwargs: dict[str, Any] = {"headers": headers, "params": params}
+    if call is not None:
+        if call.files is not None:
+            kwargs["files"] = call.files
+            if call.data is not None:
+                kwargs["data"] = call.data
+        elif call.json is not None:
+            kwargs["json"] = call.json
+    return await client.request(method, url, **kwargs)
+
+
+@dataclass(frozen=True)
+class Planned:
+    name: str  # the route's name, e.g. tickets:read
+    method: str
+    path: str  # the route's template
+    url: str  # the template filled with the victim's ids
+    call: Call | None
+    query: dict[str, str] | None = None
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def requests_of(app: Any, world: World, v: Victim) -> list[Planned]:
+    """(route name, method, url, body, query) for every operation in the app's own route table."""
+    write_bodies = bodies(world, v)
+    unknown_params: dict[str, list[str]] = {}
+    missing_bodies: list[str] = []
+    plan = []
+    for rc in api_routes(app):
+        if rc.name in SKIPPED:
+            continue
+        names = path_params(rc.path)
+        for name in names:
+            if name not in v.params:
+                unknown_params.setdefault(name, []).append(f"{sorted(rc.methods)} {rc.path}")
+        for method in sorted(rc.methods - {"HEAD", "OPTIONS"}):
+            calls: list[Call | None] = [None]
+            if method in ("POST", "PUT", "PATCH"):
+                if rc.name not in write_bodies:
+                    missing_bodies.append(f"{method} {rc.path} ({rc.name})")
+                    continue
+                calls = list(write_bodies[rc.name])
+            if any(n not in v.params for n in names):
+                continue
+            for values in combinations(names, v.params):
+                url = fill(rc.path, values)
+                for call in calls:
+                    plan.append(Planned(rc.name, method, rc.path, url, call))
+                    if method == "GET" and not names:
+                        plan.append(Planned(rc.name, method, rc.path, url, call, victim_query(world)))
+    # A new route is only safe once this test knows how to aim it at the victim.
+    assert not unknown_params, f"teach test_scope_matrix these path parameters: {unknown_params}"
+    assert not missing_bodies, f"teach test_scope_matrix a body for these write routes: {missing_bodies}"
+    return plan
+
+
+async def admin_snapshot(client: httpx.AsyncClient, app: Any, world: World, v: Victim) -> dict[str, Any]:
+    """What a full admin reads through every GET route of the app, aimed at the victim."""
+    snapshot: dict[str, Any] = {}
+    for p in requests_of(app, world, v):
+        if p.method != "GET" or p.name.startswith("system:"):
+            continue
+        params = dict(p.query or {})
+        if p.name == "evaluations:overall":
+            params["customer_id"] = str(world.customer_x.id)
+        r = await client.get(p.url, headers=world.admin.headers, params=params)
+        content: Any = r.content
+        if (
+            r.headers.get("content-type", "").startswith("application/pdf")
+            and p.name != "attachments:content"
+        ):
+            # A rendered PDF carries its creation time; what it says is what must not change.
+            content = [page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages]
+        snapshot[f"{p.url}?{sorted(params.items())}"] = (r.status_code, content)
+    return snapshot
+
+
+async def test_nobody_outside_the_scope_reaches_the_victim(client, app, world, session, ctx, database):
+    v = await build_victim(client, world, session, ctx, database)
+    callers: dict[str, tuple[dict[str, str], set[str]]] = {
+        # name: (headers, victim ids the caller legitimately knows from its own context)
+        "anonymous": ({}, set()),
+        "customer_user_y": (world.customer_user_y.headers, set()),
+        "customer_user_x2": (world.customer_user_x2.headers, {str(world.customer_x.id)}),
+        "customer_user_x_site_a2": (v.cu_a2.headers, {str(world.customer_x.id), str(world.tenant_a.id)}),
+        "employee_b": (world.employee_b.headers, set()),
+    }
+    plan = requests_of(app, world, v)
+    assert len({p.name for p in plan}) >= 60, "the route table looks truncated"
+    before = await admin_snapshot(client, app, world, v)
+    assert len(before) > 40
+
+    violations: list[str] = []
+    requests = 0
+    for caller, (headers, known) in callers.items():
+        for p in plan:
+            name, method = p.name, p.method
+            r = await send(client, method, p.url, headers, p.call, p.query)
+            requests += 1
+            query = f"?{p.query}" if p.query else ""
+            where = f"{caller} {method} {p.url}{query} [{name}] -> {r.status_code}"
+            public = name in PUBLIC
+            # Lists and the caller's own identity may answer 200, if nothing of the victim is in them.
+            collection = method == "GET" and not path_params(p.path)
+            if r.status_code >= 500:
+                violations.append(f"{where}: server error {r.text[:200]}")
+                continue
+            if public:
+                if method != "GET" and r.status_code < 400:
+                    violations.append(f"{where}: a harmless public write was accepted")
+            elif caller == "anonymous":
+                if r.status_code != 401:
+                    violations.append(f"{where}: anonymous must get 401")
+            elif (name in OWN_SPACE and r.status_code in (200, 201)) or (
+                name in COMPANY_WIDE and caller == "employee_b" and r.status_code == 200
+            ):
+                pass
+            elif collection and r.status_code == 200:
+                if name == "evaluations:overall" and r.json()["total"] != 0:
+                    violations.append(f"{where}: counts tickets it cannot see: {r.text}")
+            elif r.status_code not in (403, 404, 405, 422):
+                violations.append(f"{where}: expected a refusal, got {r.text[:300]}")
+            body = r.text
+            for secret in v.secrets:
+                if secret.lower() in body.lower():
+                    violations.append(f"{where}: leaks {secret!r}")
+            for marker in (ATTACHMENT_BYTES, b"VICTIM-DOC-BYTES"):
+                if marker in r.content:
+                    violations.append(f"{where}: leaks file content")
+            if r.status_code < 300 or public:
+                for leaked in (v.ids - known) & set(UUID.findall(body)):
+                    violations.append(f"{where}: leaks the id {leaked}")
+    assert not violations, f"{len(violations)} of {requests} requests misbehaved:\n" + "\n".join(violations)
+    # Seconds, not minutes: the whole matrix is one data set.
+    assert requests > 300
+
+    after = await admin_snapshot(client, app, world, v)
+    changed = [key for key in before if before[key] != after.get(key)]
+    assert not changed, f"the victim's data changed: {changed}"
+    # The victim itself is undisturbed and still sees everything it saw.
+    r = await client.get(f"{API}/tickets/{v.ticket_id}/comments", headers=world.customer_user_x.headers)
+    assert r.status_code == 200 and len(r.json()["items"]) == 2
+    r = await client.get(f"{API}/customers/{world.customer_x.id}/users", headers=world.admin.headers)
+    assert {u["email"] for u in r.json()["items"]} == {"x@hansa.test", "x2@hansa.test", "a2@hansa.test"}
+
+
+async def test_matrix_bodies_are_valid_for_the_full_admin(client, app, world, session, ctx, database):
+    # The refusals above mean something only if the bodies themselves are acceptable: the full admin,
+    # for whom nothing is out of scope, is never told they are invalid.
+    v = await build_victim(client, world, session, ctx, database)
+    invalid = []
+    for p in requests_of(app, world, v):
+        if p.method in ("GET", "DELETE") or p.name in PUBLIC:
+            continue
+        r = await send(client, p.method, p.url, world.admin.headers, p.call)
+        if r.status_code == 422 or r.status_code >= 500:
+            invalid.append(f"{p.method} {p.url} [{p.name}] -> {r.status_code}: {r.text[:300]}")
+    assert not invalid, "\n".join(invalid)
+
+
+async def test_unknown_route_parameter_fails_loudly(app, world):
+    # The planner refuses routes it cannot aim at the victim, so a new route cannot slip through unseen.
+    v = Victim(params={"ticket_id": [str(uuid.uuid4())]}, ids=set(), secrets=[], ticket_id="")
+    try:
+        requests_of(app, world, v)
+    except AssertionError as exc:
+        assert "site_id" in str(exc) and "teach test_scope_matrix" in str(exc)
+    else:
+        raise AssertionError("a route with an unknown path parameter went unnoticed")
