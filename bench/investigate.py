@@ -190,7 +190,7 @@ def short(frame: str) -> str:
 async def profile(args: argparse.Namespace) -> dict[str, Any]:
     py_spy = Path(sys.executable).parent / "py-spy"
     if not py_spy.exists():
-        sys.exit("py-spy is not installed: cd /work/main && .venv/bin/pip install py-spy")
+        sys.exit("py-spy is not installed: .venv/bin/pip install py-spy")
     url = database_url()
     app, raw = make_servers(url, args.app_log_level, args.app_variant)
     stamp = f"{dt.datetime.now():%Y%m%d-%H%M%S}"
