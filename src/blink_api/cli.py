@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import getpass
 import json
 import signal
@@ -76,8 +75,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         database = Database(resolve_database_url(settings), pool_size=2, max_overflow=2)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
+        # Finish the mails in hand on SIGTERM/SIGINT (event-loop signal handlers exist on POSIX only).
+        if sys.platform != "win32":
+            for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
         try:
             await DeliveryWorker(database, settings).run(stop, poll_seconds=args.poll_seconds)
