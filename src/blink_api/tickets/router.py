@@ -55,7 +55,7 @@ async def list_tickets(
     created_to: dt.datetime | None = None,
 ) -> Page[TicketRead]:
     """Newest first. Employees see their tenants' tickets, customer users the tickets of their sites."""
-    return await service.list_tickets(
+    return await service.list_tickets(  # type: ignore[return-value]  # plain data, validated as Page
         session,
         principal,
         page,

@@ -52,34 +52,25 @@ def etag(ticket: Ticket) -> str:
     return f'"{ticket.version}"'
 
 
-def read_row(row: Any) -> TicketRead:
-    """A list row as it comes from the database: typed already, so it is not validated again."""
-    return TicketRead.model_construct(
-        id=row.id,
-        number=row.number,
-        tenant_id=row.tenant_id,
-        site_id=row.site_id,
-        ticket_type_id=row.ticket_type_id,
-        title=row.title,
-        description=row.description,
-        status=row.status,
-        assignee_id=row.assignee_id,
-        due_date=row.due_date,
-        created_by=Creator.model_construct(
-            kind=row.creator_kind, id=row.created_by_id, name=row.creator_name
-        ),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        closed_at=row.closed_at,
-    )
+def _row_item(row: Any) -> dict[str, Any]:
+    """A list row as a plain dict: pydantic-core validates and serialises it in one pass, far cheaper
+    than building model objects in Python first."""
+    item = row._asdict()
+    item["created_by"] = {
+        "kind": item.pop("creator_kind"),
+        "id": item.pop("created_by_id"),
+        "name": item.pop("creator_name"),
+    }
+    return item
 
 
 async def list_tickets(
     session: AsyncSession, principal: Principal, page: PageParams, **filters: Any
-) -> Page[TicketRead]:
+) -> dict[str, Any]:
+    """The page as plain data, shaped like `Page[TicketRead]` (the route validates it as that)."""
     stmt = repo.filtered(repo.ticket_rows(principal), principal, **filters)
     rows, cursor = await paginate(session, stmt, page, created_at=Ticket.created_at, id_=Ticket.id, rows=True)
-    return Page[TicketRead].model_construct(items=[read_row(r) for r in rows], next_cursor=cursor)
+    return {"items": [_row_item(r) for r in rows], "next_cursor": cursor}
 
 
 async def get_ticket(
