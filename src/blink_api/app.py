@@ -187,6 +187,14 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
         separate_input_output_schemas=False,
     )
+    # Without a summary of its own an operation is summarised from its endpoint's name
+    # ("list_tenants" -> "List tenants"), not FastAPI's default from the operation id ("Tenants:List").
+    endpoint_names = {rc.name: rc.endpoint.__name__ for rc in api_routes(app)}
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            name = operation.get("operationId", "")
+            if name in endpoint_names and operation.get("summary") == name.replace("_", " ").title():
+                operation["summary"] = endpoint_names[name].replace("_", " ").capitalize()
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     # Bodies documented by hand (read from JSON or multipart) still need their schema in components.
     for model in (Problem, FieldError, TicketCreate):
