@@ -145,9 +145,12 @@ def build_sql(principal: Principal, *, after: bool, search: bool) -> str:
         else:  # a customer's search must not look into internal notes
             where.append(f"t.search_public @@ {query}")
         n += 1
+    # Like the application: the page is found on ids first, then only its rows are read and joined.
     return (
-        f"SELECT {COLUMNS} FROM tickets t JOIN accounts a ON a.id = t.created_by_id "
-        f"WHERE {' AND '.join(where)} ORDER BY t.created_at DESC, t.id DESC LIMIT ${n + 1}"
+        f"SELECT {COLUMNS} FROM (SELECT t.id FROM tickets t WHERE {' AND '.join(where)} "
+        f"ORDER BY t.created_at DESC, t.id DESC LIMIT ${n + 1}) page "
+        "JOIN tickets t ON t.id = page.id JOIN accounts a ON a.id = t.created_by_id "
+        "ORDER BY t.created_at DESC, t.id DESC"
     )
 
 

@@ -63,6 +63,30 @@ async def page_params(
 Pagination = Annotated[PageParams, Depends(page_params)]
 
 
+def keyset_window(
+    stmt: Select[Any],
+    params: PageParams,
+    *,
+    created_at: InstrumentedAttribute[datetime],
+    id_: InstrumentedAttribute[uuid.UUID],
+) -> Select[Any]:
+    """`stmt` narrowed to one page plus one row (to know whether another page follows), newest first."""
+    if params.cursor is not None:
+        stmt = stmt.where(tuple_(created_at, id_) < tuple_(*params.cursor))
+    return stmt.order_by(created_at.desc(), id_.desc()).limit(params.limit + 1)
+
+
+def page_of(
+    found: Sequence[Any], params: PageParams, *, created_at: str, id_: str
+) -> tuple[Sequence[Any], str | None]:
+    """The page's rows and the cursor of the next page (None on the last page)."""
+    if len(found) <= params.limit:
+        return found, None
+    found = found[: params.limit]
+    last = found[-1]
+    return found, encode_cursor(getattr(last, created_at), getattr(last, id_))
+
+
 async def paginate(
     session: AsyncSession,
     stmt: Select[Any],
@@ -70,18 +94,8 @@ async def paginate(
     *,
     created_at: InstrumentedAttribute[datetime],
     id_: InstrumentedAttribute[uuid.UUID],
-    rows: bool = False,
 ) -> tuple[Sequence[Any], str | None]:
-    """Run `stmt` for one page; rows come back newest first with the cursor of the next page.
-
-    ORM entities by default; `rows=True` for a statement of plain columns (lists that skip the ORM).
-    """
-    if params.cursor is not None:
-        stmt = stmt.where(tuple_(created_at, id_) < tuple_(*params.cursor))
-    stmt = stmt.order_by(created_at.desc(), id_.desc()).limit(params.limit + 1)
-    found = (await session.execute(stmt)).all() if rows else (await session.scalars(stmt)).unique().all()
-    if len(found) <= params.limit:
-        return found, None
-    found = found[: params.limit]
-    last = found[-1]
-    return found, encode_cursor(getattr(last, created_at.key), getattr(last, id_.key))
+    """Run `stmt` (ORM entities) for one page; newest first, with the cursor of the next page."""
+    stmt = keyset_window(stmt, params, created_at=created_at, id_=id_)
+    found = (await session.scalars(stmt)).unique().all()
+    return page_of(found, params, created_at=created_at.key, id_=id_.key)

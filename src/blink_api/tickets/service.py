@@ -14,7 +14,7 @@ from blink_api.errors import Invalid, NotFound, PreconditionFailed
 from blink_api.identity.models import Account
 from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal, ensure
 from blink_api.notifications import rules as notify
-from blink_api.pagination import Page, PageParams, paginate
+from blink_api.pagination import Page, PageParams, keyset_window, page_of, paginate
 from blink_api.sites.models import Site
 from blink_api.ticket_types.models import TicketType
 from blink_api.tickets import policy
@@ -68,8 +68,11 @@ async def list_tickets(
     session: AsyncSession, principal: Principal, page: PageParams, **filters: Any
 ) -> dict[str, Any]:
     """The page as plain data, shaped like `Page[TicketRead]` (the route validates it as that)."""
-    stmt = repo.filtered(repo.ticket_rows(principal), principal, **filters)
-    rows, cursor = await paginate(session, stmt, page, created_at=Ticket.created_at, id_=Ticket.id, rows=True)
+    # The page is found on ids first; only its rows are then read and joined with their creator.
+    keys = repo.filtered(repo.visible_ticket_keys(principal), principal, **filters)
+    window = keyset_window(keys, page, created_at=Ticket.created_at, id_=Ticket.id).subquery()
+    found = (await session.execute(repo.ticket_rows(window))).all()
+    rows, cursor = page_of(found, page, created_at="created_at", id_="id")
     return {"items": [_row_item(r) for r in rows], "next_cursor": cursor}
 
 
