@@ -53,7 +53,11 @@ class Ticket(IdMixin, TimestampMixin, Base):
         Index("ix_tickets_tenant_id_created_at", "tenant_id", "created_at", "id"),
         # The portal lists by site; the type is in the index so enabled types filter without the table.
         Index(
-            "ix_tickets_site_id_created_at", "site_id", "created_at", "id", postgresql_include=["ticket_type_id"]
+            "ix_tickets_site_id_created_at",
+            "site_id",
+            "created_at",
+            "id",
+            postgresql_include=["ticket_type_id"],
         ),
         Index("ix_tickets_created_at_id", "created_at", "id"),
         Index("ix_tickets_search_public", "search_public", postgresql_using="gin"),
