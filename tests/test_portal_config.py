@@ -749,3 +749,18 @@ async def test_saving_unchanged_ticket_settings_records_no_change(client, world)
         await client.get(f"/api/v1/customers/{world.customer_x.id}/changes", headers=world.admin.headers)
     ).json()
     assert [c["entity"] for c in changes["items"]] == ["ticket_settings"]
+
+
+async def test_creating_and_renaming_a_customer_is_in_its_trail(client, world):
+    h = world.admin.headers
+    created = (await client.post("/api/v1/customers", headers=h, json={"name": "Elbe Facility"})).json()
+    r = await client.patch(
+        f"/api/v1/customers/{created['id']}", headers=h, json={"name": "Elbe Facility GmbH"}
+    )
+    assert r.status_code == 200, r.text
+    changes = (await client.get(f"/api/v1/customers/{created['id']}/changes", headers=h)).json()["items"]
+    assert [(c["entity"], c["action"]) for c in changes] == [("customer", "update"), ("customer", "create")]
+    assert changes[0]["before"] == {"name": "Elbe Facility"} and changes[0]["after"] == {
+        "name": "Elbe Facility GmbH"
+    }
+    assert changes[0]["actor_id"] == str(world.admin.id)

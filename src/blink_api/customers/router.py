@@ -42,7 +42,7 @@ async def list_customers(session: DbSession, admin: InsightAdmin, page: Paginati
     responses=problem_responses(401, 403, 422),
 )
 async def create_customer(session: DbSession, admin: InsightAdmin, body: CustomerCreate) -> CustomerRead:
-    return CustomerRead.model_validate(await service.create_customer(session, body))
+    return CustomerRead.model_validate(await service.create_customer(session, admin, body))
 
 
 @router.get("/{customer_id}", name="customers:read", responses=problem_responses(401, 403, 404, 422))
@@ -54,7 +54,7 @@ async def read_customer(session: DbSession, admin: InsightAdmin, customer_id: uu
 async def update_customer(
     session: DbSession, admin: InsightAdmin, customer_id: uuid.UUID, body: CustomerUpdate
 ) -> CustomerRead:
-    return CustomerRead.model_validate(await service.update_customer(session, customer_id, body))
+    return CustomerRead.model_validate(await service.update_customer(session, admin, customer_id, body))
 
 
 @router.delete(
@@ -65,7 +65,7 @@ async def update_customer(
 )
 async def delete_customer(session: DbSession, admin: InsightAdmin, customer_id: uuid.UUID) -> None:
     """Refused with 409 while sites or customer users still belong to the customer."""
-    await service.delete_customer(session, customer_id)
+    await service.delete_customer(session, admin, customer_id)
 
 
 @router.get(

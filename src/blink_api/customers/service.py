@@ -7,7 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.crud import apply_changes, delete_or_409, one_or_404
 from blink_api.customers.models import Customer
+from blink_api.customers.repository import record_change
 from blink_api.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
+from blink_api.identity.principals import EmployeePrincipal
 from blink_api.pagination import Page, PageParams, paginate
 
 
@@ -22,20 +24,57 @@ async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Custome
     return await one_or_404(session, select(Customer).where(Customer.id == customer_id), "Customer")
 
 
-async def create_customer(session: AsyncSession, body: CustomerCreate) -> Customer:
+async def create_customer(session: AsyncSession, admin: EmployeePrincipal, body: CustomerCreate) -> Customer:
     customer = Customer(name=body.name)
     session.add(customer)
     await session.flush()
-    return customer
-
-
-async def update_customer(session: AsyncSession, customer_id: uuid.UUID, body: CustomerUpdate) -> Customer:
-    customer = await get_customer(session, customer_id)
-    apply_changes(customer, body)
+    record_change(
+        session,
+        customer_id=customer.id,
+        actor_id=admin.id,
+        entity="customer",
+        entity_id=customer.id,
+        action="create",
+        before=None,
+        after={"name": customer.name},
+    )
     await session.flush()
     return customer
 
 
-async def delete_customer(session: AsyncSession, customer_id: uuid.UUID) -> None:
+async def update_customer(
+    session: AsyncSession, admin: EmployeePrincipal, customer_id: uuid.UUID, body: CustomerUpdate
+) -> Customer:
     customer = await get_customer(session, customer_id)
+    changes = apply_changes(customer, body)
+    if changes:
+        record_change(
+            session,
+            customer_id=customer.id,
+            actor_id=admin.id,
+            entity="customer",
+            entity_id=customer.id,
+            action="update",
+            before={f: old for f, (old, _) in changes.items()},
+            after={f: new for f, (_, new) in changes.items()},
+        )
+    await session.flush()
+    return customer
+
+
+async def delete_customer(session: AsyncSession, admin: EmployeePrincipal, customer_id: uuid.UUID) -> None:
+    customer = await get_customer(session, customer_id)
+    before = {"name": customer.name}
     await delete_or_409(session, customer, "The customer")
+    # Kept without the customer reference: the customer's own trail goes with it.
+    record_change(
+        session,
+        customer_id=None,
+        actor_id=admin.id,
+        entity="customer",
+        entity_id=customer_id,
+        action="delete",
+        before=before,
+        after=None,
+    )
+    await session.flush()
