@@ -363,7 +363,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--app-variant",
-        help="start the app through bench/app_variants.py with these in-memory changes (e.g. stats, gc)",
+        help="start the app through bench/app_variants.py (stats: adds the GC statistics route)",
     )
     args = parser.parse_args()
     DATA_DIR.mkdir(parents=True, exist_ok=True)
