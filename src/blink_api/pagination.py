@@ -6,10 +6,11 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
+import asyncpg
 from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import Select, tuple_
@@ -79,12 +80,23 @@ def keyset_window(
 def page_of(
     found: Sequence[Any], params: PageParams, *, created_at: str, id_: str
 ) -> tuple[Sequence[Any], str | None]:
-    """The page's rows and the cursor of the next page (None on the last page)."""
+    """The page's rows and the cursor of the next page (None on the last page).
+
+    Rows are ORM objects or rows with attributes, or records indexed by column name.
+    """
     if len(found) <= params.limit:
         return found, None
     found = found[: params.limit]
     last = found[-1]
+    if isinstance(last, Mapping | asyncpg.Record):
+        return found, encode_cursor(last[created_at], last[id_])
     return found, encode_cursor(getattr(last, created_at), getattr(last, id_))
+
+
+def page_json(items: Sequence[str], next_cursor: str | None) -> bytes:
+    """The JSON of a `Page` whose items are JSON text already."""
+    cursor = "null" if next_cursor is None else json.dumps(next_cursor)
+    return f'{{"items":[{",".join(items)}],"next_cursor":{cursor}}}'.encode()
 
 
 async def paginate(

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from blink_api.driver import driver_connection
 from blink_api.identity.models import Account, PasswordToken
 
 
@@ -27,8 +28,8 @@ class PrincipalRow:
     permissions: list[str]
 
 
-_PRINCIPAL_SQL = text(
-    """
+# Run on every authenticated request, so on the driver directly (see blink_api.driver).
+_PRINCIPAL_SQL = """
     SELECT a.id, a.kind, a.email, a.name, a.is_active, a.token_version,
            coalesce(e.is_admin, false) AS is_admin, cu.customer_id,
            array(SELECT et.tenant_id FROM employee_tenants et WHERE et.employee_id = a.id) AS tenant_ids,
@@ -39,13 +40,12 @@ _PRINCIPAL_SQL = text(
     FROM accounts a
     LEFT JOIN employees e ON e.id = a.id
     LEFT JOIN customer_users cu ON cu.id = a.id
-    WHERE a.id = :id
-    """
-)
+    WHERE a.id = $1
+"""
 
 
 async def load_principal_row(session: AsyncSession, account_id: uuid.UUID) -> PrincipalRow | None:
-    row = (await session.execute(_PRINCIPAL_SQL, {"id": account_id})).mappings().first()
+    row = await (await driver_connection(session)).fetchrow(_PRINCIPAL_SQL, account_id)
     return PrincipalRow(**row) if row else None
 
 

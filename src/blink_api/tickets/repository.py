@@ -2,87 +2,200 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 import uuid
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, false, func, or_, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    Text,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from blink_api.driver import DriverStatement, JsonText, driver_connection, json_object, sql_string
 from blink_api.identity.models import Account, Employee, customer_user_sites, employee_tenants
 from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal
+from blink_api.pagination import PageParams
 from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
 from blink_api.tickets.models import Ticket, TicketComment, TicketEvent, customer_ticket_types
 
+ScopeKind = Literal["all", "tenants", "customer_user", "nothing"]
 
-def ticket_scope(principal: Principal) -> ColumnElement[bool]:
-    """The condition a ticket must meet to be visible to `principal`; default deny.
 
-    Employees: their tenants' tickets (admins: all). Customer users: tickets on the sites assigned
-    to them, of their own customer, whose type is enabled for that customer.
-    """
+def _scope_of(principal: Principal) -> tuple[ScopeKind, dict[str, Any]]:
+    """Which condition applies to `principal`, and the values of its parameters."""
     if isinstance(principal, EmployeePrincipal):
         if principal.is_admin:
-            return Ticket.id.is_not(None)
+            return "all", {}
         if not principal.tenant_ids:
-            return false()
-        return Ticket.tenant_id.in_(principal.tenant_ids)
+            return "nothing", {}
+        return "tenants", {"scope_tenant_ids": sorted(principal.tenant_ids)}
     if isinstance(principal, CustomerUserPrincipal):
+        return "customer_user", {"scope_account_id": principal.id, "scope_customer_id": principal.customer_id}
+    return "nothing", {}
+
+
+def _scope_condition(kind: ScopeKind, values: dict[str, Any] | None = None) -> ColumnElement[bool]:
+    """The scope condition of one kind of principal.
+
+    With `values` (from `_scope_of`) the parameters carry them, for statements built per request;
+    without, they are named placeholders that every execution must fill (`DriverStatement`).
+    """
+
+    def param(name: str, type_: Any) -> Any:
+        if values is None:
+            return bindparam(name, type_=type_)
+        return bindparam(name, values[name], type_=type_, unique=True)
+
+    if kind == "all":
+        return true()
+    if kind == "tenants":
+        return Ticket.tenant_id == any_(param("scope_tenant_ids", ARRAY(Uuid())))
+    if kind == "customer_user":
+        customer_id = param("scope_customer_id", Uuid())
         return and_(
             Ticket.site_id.in_(
                 select(customer_user_sites.c.site_id)
                 .join(Site, Site.id == customer_user_sites.c.site_id)
                 .where(
-                    customer_user_sites.c.customer_user_id == principal.id,
-                    Site.customer_id == principal.customer_id,
+                    customer_user_sites.c.customer_user_id == param("scope_account_id", Uuid()),
+                    Site.customer_id == customer_id,
                 )
             ),
             Ticket.ticket_type_id.in_(
                 select(customer_ticket_types.c.ticket_type_id).where(
-                    customer_ticket_types.c.customer_id == principal.customer_id
+                    customer_ticket_types.c.customer_id == customer_id
                 )
             ),
         )
     return false()
 
 
-def visible_ticket_keys(principal: Principal) -> Select[Any]:
-    """Ids of the visible tickets: a list finds its page on these first (from the indexes alone)."""
-    return select(Ticket.id).where(ticket_scope(principal))
+def ticket_scope(principal: Principal) -> ColumnElement[bool]:
+    """The condition a ticket must meet to be visible to `principal`; default deny.
+
+    Employees: their tenants' tickets (admins: all). Customer users: tickets on the sites assigned
+    to them, of their own customer, whose type is enabled for that customer. Every read of tickets,
+    and of what hangs on them, starts from this condition.
+    """
+    kind, values = _scope_of(principal)
+    return _scope_condition(kind, values)
 
 
-def ticket_rows(page_keys: Subquery) -> Select[Any]:
-    """The list columns, with the creator's kind and name, of just the tickets of one page."""
-    return (
-        select(
-            *Ticket.__table__.c[*_LIST_COLUMNS],
-            Account.kind.label("creator_kind"),
-            Account.name.label("creator_name"),
-        )
-        .join(page_keys, page_keys.c.id == Ticket.id)
-        .join(Account, Account.id == Ticket.created_by_id)
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+# --- The ticket list: one statement per shape (scope kind, filters given, cursor or not) ------------
+
+LIST_FILTERS = ("site_id", "status", "ticket_type_id", "assignee_id", "created_from", "created_to", "q")
+
+
+def _filter_condition(name: str, kind: ScopeKind) -> ColumnElement[bool]:
+    if name == "site_id":
+        return Ticket.site_id == bindparam("site_id", type_=Uuid())
+    if name == "status":
+        return Ticket.status == bindparam("status", type_=String())
+    if name == "ticket_type_id":
+        return Ticket.ticket_type_id == bindparam("ticket_type_id", type_=Uuid())
+    if name == "assignee_id":
+        return Ticket.assignee_id == bindparam("assignee_id", type_=Uuid())
+    if name == "created_from":
+        return Ticket.created_at >= bindparam("created_from", type_=DateTime(timezone=True))
+    if name == "created_to":
+        return Ticket.created_at <= bindparam("created_to", type_=DateTime(timezone=True))
+    if name == "q":
+        query = func.websearch_to_tsquery(sql_string("german"), bindparam("q", type_=Text()))
+        condition = Ticket.search_public.op("@@")(query)
+        if kind in ("all", "tenants"):
+            # Internal notes are searchable for employees only: a customer's search must not reveal them.
+            condition = or_(condition, Ticket.search_internal.op("@@")(query))
+        return condition
+    raise ValueError(f"unknown ticket filter {name!r}")
+
+
+_accounts = Account.__table__  # the creator's columns; its subclass tables are not needed here
+
+
+def _list_item() -> ColumnElement[str]:
+    """One ticket of the list as JSON text, exactly as `TicketRead` serialises it."""
+    creator = json_object({"kind": _accounts.c.kind, "id": _accounts.c.id, "name": _accounts.c.name})
+    return json_object(
+        {
+            "id": Ticket.id,
+            "number": Ticket.number,
+            "tenant_id": Ticket.tenant_id,
+            "site_id": Ticket.site_id,
+            "ticket_type_id": Ticket.ticket_type_id,
+            "title": Ticket.title,
+            "description": Ticket.description,
+            "status": Ticket.status,
+            "assignee_id": Ticket.assignee_id,
+            "due_date": Ticket.due_date,
+            "created_by": JsonText(creator),
+            "created_at": Ticket.created_at,
+            "updated_at": Ticket.updated_at,
+            "closed_at": Ticket.closed_at,
+        }
     )
 
 
-_LIST_COLUMNS = (
-    "id",
-    "number",
-    "tenant_id",
-    "site_id",
-    "ticket_type_id",
-    "title",
-    "description",
-    "status",
-    "assignee_id",
-    "due_date",
-    "created_by_id",
-    "created_at",
-    "updated_at",
-    "closed_at",
-)
+@functools.lru_cache(maxsize=512)
+def ticket_page_statement(kind: ScopeKind, filters: frozenset[str], with_cursor: bool) -> DriverStatement:
+    """The page of the list: found on ids first (from the indexes alone), then only its rows are read,
+    joined with their creator and turned into JSON. Rows: `item` (JSON text), `created_at`, `id`."""
+    keys = select(Ticket.id).where(
+        _scope_condition(kind), *(_filter_condition(name, kind) for name in sorted(filters))
+    )
+    if with_cursor:
+        cursor = tuple_(
+            bindparam("cursor_created_at", type_=DateTime(timezone=True)),
+            bindparam("cursor_id", type_=Uuid()),
+        )
+        keys = keys.where(tuple_(Ticket.created_at, Ticket.id) < cursor)
+    window = (
+        keys.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(bindparam("limit", type_=Integer()))
+        .subquery()
+    )
+    statement = (
+        select(_list_item().label("item"), Ticket.created_at, Ticket.id)
+        .join(window, window.c.id == Ticket.id)
+        .join(_accounts, _accounts.c.id == Ticket.created_by_id)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    )
+    return DriverStatement(statement)
+
+
+async def ticket_page(
+    session: AsyncSession, principal: Principal, page: PageParams, filters: dict[str, Any]
+) -> list[Any]:
+    """One page (plus one row, to know whether another follows) of the tickets `principal` sees."""
+    given = {name: value for name, value in filters.items() if value is not None}
+    kind, params = _scope_of(principal)
+    if kind == "nothing":
+        return []
+    statement = ticket_page_statement(kind, frozenset(given), page.cursor is not None)
+    params |= given
+    params["limit"] = page.limit + 1
+    if page.cursor is not None:
+        params["cursor_created_at"], params["cursor_id"] = page.cursor
+    return await statement.fetch(await driver_connection(session), params)
 
 
 def visible_tickets(principal: Principal) -> Select[Any]:
@@ -96,40 +209,6 @@ async def get_visible(
     if for_update:
         stmt = stmt.with_for_update(of=Ticket)
     return (await session.scalars(stmt)).first()
-
-
-def filtered(
-    stmt: Select[Any],
-    principal: Principal,
-    *,
-    site_id: uuid.UUID | None,
-    status: str | None,
-    ticket_type_id: uuid.UUID | None,
-    assignee_id: uuid.UUID | None,
-    q: str | None,
-    created_from: dt.datetime | None,
-    created_to: dt.datetime | None,
-) -> Select[Any]:
-    if site_id is not None:
-        stmt = stmt.where(Ticket.site_id == site_id)
-    if status is not None:
-        stmt = stmt.where(Ticket.status == status)
-    if ticket_type_id is not None:
-        stmt = stmt.where(Ticket.ticket_type_id == ticket_type_id)
-    if assignee_id is not None:
-        stmt = stmt.where(Ticket.assignee_id == assignee_id)
-    if created_from is not None:
-        stmt = stmt.where(Ticket.created_at >= created_from)
-    if created_to is not None:
-        stmt = stmt.where(Ticket.created_at <= created_to)
-    if q:
-        query = func.websearch_to_tsquery(text("'german'"), q)
-        condition = Ticket.search_public.op("@@")(query)
-        if isinstance(principal, EmployeePrincipal):
-            # Internal notes are searchable for employees only: a customer's search must not reveal them.
-            condition = or_(condition, Ticket.search_internal.op("@@")(query))
-        stmt = stmt.where(condition)
-    return stmt
 
 
 async def next_number(session: AsyncSession, tenant_id: uuid.UUID) -> str:

@@ -1,0 +1,106 @@
+"""The hottest reads, run on the session's asyncpg connection with statements compiled once.
+
+The ORM path costs about a millisecond of Python per request (building the statement, its cache
+key, the execution context, result rows, then validating and serialising models). For the few
+requests that every client sends all the time (who is calling, the ticket list) that is most of
+the request. Here the statement is still written with SQLAlchemy Core, from the same building
+blocks (the scope statement and its filters); it is compiled once per *shape* into asyncpg's SQL,
+and every request only supplies the values. PostgreSQL can build the JSON of the answer as well
+(`json_object`), so Python passes the bytes through.
+
+Statements run on the connection of the request's session: inside its transaction if one has
+begun, otherwise each on its own (a read needs no BEGIN/COMMIT round trips).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+from sqlalchemy import ColumnElement, DateTime, Text, case, cast, func, literal_column
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ClauseElement
+
+_DIALECT = PGDialect_asyncpg()
+
+
+class DriverStatement:
+    """A Core statement compiled for asyncpg; each call must give every one of its parameters.
+
+    Requiring all of them, always, means a value from the statement's construction (or from an
+    earlier request) can never be sent by mistake: a missing or unknown name raises.
+    """
+
+    def __init__(self, statement: ClauseElement) -> None:
+        compiled = statement.compile(dialect=_DIALECT)
+        self.sql = compiled.string
+        self._names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        if "POSTCOMPILE" in self.sql:
+            raise ValueError("expanding IN parameters cannot be compiled once; use = ANY(array)")
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self._names)
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        if params.keys() != self.names:
+            missing = sorted(self.names - params.keys())
+            unknown = sorted(params.keys() - self.names)
+            raise ValueError(f"parameters do not match the statement: missing {missing}, unknown {unknown}")
+        return [params[name] for name in self._names]
+
+    async def fetch(self, connection: asyncpg.Connection, params: Mapping[str, Any]) -> list[asyncpg.Record]:
+        return await connection.fetch(self.sql, *self.arguments(params))
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under `session` (checked out from the pool on first use)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection  # type: ignore[return-value]
+
+
+# --- JSON built by PostgreSQL, byte for byte what the API's pydantic models would write -------------
+
+
+def sql_string(value: str) -> ColumnElement[str]:
+    """A string constant written into the SQL (not a parameter), for the fixed parts of a statement."""
+    return literal_column("'" + value.replace("'", "''") + "'", Text)
+
+
+def json_timestamp(column: ColumnElement[Any]) -> ColumnElement[str]:
+    """A timestamptz as pydantic writes it: UTC with `Z`, microseconds only when there are any."""
+    utc = func.timezone(sql_string("UTC"), column)
+    fmt = case(
+        (func.date_trunc(sql_string("second"), column) == column, sql_string('YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+        else_=sql_string('YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    )
+    return func.to_json(func.to_char(utc, fmt))
+
+
+def json_value(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A column's JSON text: strings escaped, uuids and dates as strings, NULL as `null`."""
+    if isinstance(column.type, DateTime):
+        return json_timestamp(column)
+    return func.to_json(column)
+
+
+class JsonText:
+    """A JSON fragment already encoded (a nested `json_object`), embedded as it is."""
+
+    def __init__(self, expression: ColumnElement[str]) -> None:
+        self.expression = expression
+
+
+def json_object(fields: Mapping[str, ColumnElement[Any] | JsonText]) -> ColumnElement[str]:
+    """Compact JSON text of an object with these keys, in this order (no spaces, as pydantic writes)."""
+    parts: list[ColumnElement[Any]] = []
+    for index, (key, value) in enumerate(fields.items()):
+        parts.append(sql_string(("{" if index == 0 else ",") + json.dumps(key) + ":"))
+        encoded = value.expression if isinstance(value, JsonText) else cast(json_value(value), Text)
+        parts.append(func.coalesce(encoded, sql_string("null")))
+    parts.append(sql_string("}"))
+    return func.concat(*parts)
