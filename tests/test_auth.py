@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import sys
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select, text
 
 from blink_api.app import create_app
+from blink_api.identity import security
 from blink_api.identity.models import Employee
 from blink_api.identity.security import Tokens
 from blink_api.notifications.models import OutboxMessage
@@ -287,6 +289,23 @@ async def test_expired_token_is_refused(client, world, ctx):
     assert_unauthorized(await client.get(ME_URL, headers=bearer(expired)))
     # The same account with a fresh token still gets in: it is the age that was refused.
     assert (await client.get(ME_URL, headers=world.employee_a.headers)).status_code == 200
+
+
+async def test_a_token_that_worked_is_refused_once_it_expires(client, world, ctx, monkeypatch):
+    # Issued so that it expires a minute from now; verified tokens are remembered, but not past that.
+    issued = datetime.now(UTC) - ctx.tokens.ttl + timedelta(minutes=1)
+    token = ctx.tokens.issue(world.employee_a.id, 0, now=issued)
+    assert (await client.get(ME_URL, headers=bearer(token))).status_code == 200
+    assert (await client.get(ME_URL, headers=bearer(token))).status_code == 200
+
+    later = time.time() + 61
+    monkeypatch.setattr(security.time, "time", lambda: later)
+    assert_unauthorized(await client.get(ME_URL, headers=bearer(token)))
+    # A changed signature is another token: never taken for the remembered one.
+    head, body, signature = token.split(".")
+    monkeypatch.undo()
+    forged = f"{head}.{body}.{signature[:-2]}{'AA' if not signature.endswith('AA') else 'BB'}"
+    assert_unauthorized(await client.get(ME_URL, headers=bearer(forged)))
 
 
 @pytest.mark.parametrize(

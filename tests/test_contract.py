@@ -85,6 +85,22 @@ def test_no_separate_input_and_output_schemas(app):
     assert not split
 
 
+def test_every_operation_is_in_a_documented_section(app):
+    document = app.openapi()
+    sections = [tag["name"] for tag in document["tags"]]
+    used = {tag for item in document["paths"].values() for op in item.values() for tag in op["tags"]}
+    assert used == set(sections), (sorted(used - set(sections)), sorted(set(sections) - used))
+    assert len(sections) == len(set(sections))
+    assert all(tag["description"] for tag in document["tags"])
+
+
+def test_no_two_routes_share_a_method_and_path(app):
+    # The routers are included in the order of their traffic, which is harmless only while no
+    # path of one router could also be claimed by another.
+    seen = [(method, rc.path) for rc in api_routes(app) for method in rc.original_route.methods]
+    assert len(seen) == len(set(seen))
+
+
 def test_checked_in_openapi_document_matches_the_served_one(tmp_path, database_url):
     # Built exactly as `make openapi` builds it; regenerate with `make openapi` when this fails.
     served = create_app(make_settings(tmp_path, database_url)).openapi()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -56,9 +57,15 @@ class TokenClaims:
 
 
 class Tokens:
+    # Verified tokens are remembered until they expire: every request of a client sends the same token,
+    # and decoding and verifying it again costs more than the rest of a small request's Python.
+    # Revocation does not depend on this: `token_version` and `is_active` are read on every request.
+    MAX_REMEMBERED = 10_000
+
     def __init__(self, signing_key: str, ttl: timedelta) -> None:
         self._key = signing_key
         self.ttl = ttl
+        self._verified: dict[str, tuple[TokenClaims, float]] = {}
 
     def issue(self, account_id: uuid.UUID, token_version: int, *, now: datetime | None = None) -> str:
         issued_at = now or datetime.now(UTC)
@@ -73,17 +80,29 @@ class Tokens:
 
     def read(self, token: str) -> TokenClaims | None:
         """The claims of a valid, unexpired token; None for anything else."""
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            claims, expires_at = remembered
+            if time.time() < expires_at:
+                return claims
+            del self._verified[token]
+            return None
         try:
-            claims = jwt.decode(
+            decoded = jwt.decode(
                 token,
                 self._key,
                 algorithms=[TOKEN_ALGORITHM],
                 audience=TOKEN_AUDIENCE,
                 options={"require": ["sub", "exp", "ver"]},
             )
-            return TokenClaims(uuid.UUID(claims["sub"]), int(claims["ver"]))
+            claims = TokenClaims(uuid.UUID(decoded["sub"]), int(decoded["ver"]))
+            expires_at = float(decoded["exp"])
         except (jwt.PyJWTError, ValueError, TypeError):
             return None
+        if len(self._verified) >= self.MAX_REMEMBERED:
+            self._verified.clear()
+        self._verified[token] = (claims, expires_at)
+        return claims
 
 
 def new_link_token() -> tuple[str, str]:
