@@ -135,18 +135,12 @@ async def app_evaluation_sql(info: dict[str, Any], site_ids: list[uuid.UUID]) ->
 
 
 def app_list_sql(info: dict[str, Any]) -> tuple[str, list[Any]]:
-    """The first page's statement as `service.list_tickets` builds it for the portal user."""
-    from blink_api.identity.principals import CustomerUserPrincipal
-    from blink_api.pagination import PageParams, keyset_window
+    """The first page's statement exactly as `repository.ticket_page` runs it for the portal user."""
     from blink_api.tickets import repository as tickets
-    from blink_api.tickets.models import Ticket
 
-    principal = CustomerUserPrincipal(
-        id=info["user_id"], email=PORTAL_EMAIL, name="", customer_id=info["customer_id"]
-    )
-    keys = tickets.visible_ticket_keys(principal)
-    window = keyset_window(keys, PageParams(limit=50), created_at=Ticket.created_at, id_=Ticket.id).subquery()
-    return positional(tickets.ticket_rows(window))
+    statement = tickets.ticket_page_statement("customer_user", frozenset(), False)
+    params = {"scope_account_id": info["user_id"], "scope_customer_id": info["customer_id"], "limit": 51}
+    return statement.sql, statement.arguments(params)
 
 
 def literal(value: Any) -> str:
