@@ -138,7 +138,7 @@ def app_list_sql(info: dict[str, Any]) -> tuple[str, list[Any]]:
     """The first page's statement exactly as `repository.ticket_page` runs it for the portal user."""
     from blink_api.tickets import repository as tickets
 
-    statement = tickets.ticket_page_statement("customer_user", frozenset(), False)
+    statement = tickets.ticket_page_statement(tickets.ScopeShape("customer_user"), frozenset(), False)
     params = {"scope_account_id": info["user_id"], "scope_customer_id": info["customer_id"], "limit": 51}
     return statement.sql, statement.arguments(params)
 

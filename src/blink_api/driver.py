@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ColumnElement, DateTime, Text, case, cast, func, literal_column
+from sqlalchemy import ColumnElement, DateTime, Text, cast, func, literal_column
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
@@ -72,19 +72,17 @@ def sql_string(value: str) -> ColumnElement[str]:
 
 
 def json_timestamp(column: ColumnElement[Any]) -> ColumnElement[str]:
-    """A timestamptz as pydantic writes it: UTC with `Z`, microseconds only when there are any."""
-    utc = func.timezone(sql_string("UTC"), column)
-    fmt = case(
-        (func.date_trunc(sql_string("second"), column) == column, sql_string('YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-        else_=sql_string('YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-    )
-    return func.to_json(func.to_char(utc, fmt))
+    """A timestamptz as pydantic writes it: UTC with `Z`, microseconds only when there are any.
+
+    One `to_char` per value (the dear part) and a plain text replace for whole seconds."""
+    # In a to_char pattern `\"` is a literal double quote: the value comes out as a JSON string.
+    pattern = sql_string('\\"YYYY-MM-DD"T"HH24:MI:SS.US"Z"\\"')
+    text_ = func.to_char(func.timezone(sql_string("UTC"), column), pattern)
+    return func.replace(text_, sql_string('.000000Z"'), sql_string('Z"'))
 
 
 def json_value(column: ColumnElement[Any]) -> ColumnElement[Any]:
     """A column's JSON text: strings escaped, uuids and dates as strings, NULL as `null`."""
-    if isinstance(column.type, DateTime):
-        return json_timestamp(column)
     return func.to_json(column)
 
 
@@ -100,7 +98,12 @@ def json_object(fields: Mapping[str, ColumnElement[Any] | JsonText]) -> ColumnEl
     parts: list[ColumnElement[Any]] = []
     for index, (key, value) in enumerate(fields.items()):
         parts.append(sql_string(("{" if index == 0 else ",") + json.dumps(key) + ":"))
-        encoded = value.expression if isinstance(value, JsonText) else cast(json_value(value), Text)
+        if isinstance(value, JsonText):
+            encoded = value.expression
+        elif isinstance(value.type, DateTime):
+            encoded = json_timestamp(value)
+        else:
+            encoded = cast(json_value(value), Text)
         parts.append(func.coalesce(encoded, sql_string("null")))
     parts.append(sql_string("}"))
     return func.concat(*parts)

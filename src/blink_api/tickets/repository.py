@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 import uuid
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     DateTime,
     Integer,
@@ -16,7 +16,6 @@ from sqlalchemy import (
     Text,
     Uuid,
     and_,
-    any_,
     bindparam,
     false,
     func,
@@ -41,20 +40,34 @@ from blink_api.tickets.models import Ticket, TicketComment, TicketEvent, custome
 ScopeKind = Literal["all", "tenants", "customer_user", "nothing"]
 
 
-def _scope_of(principal: Principal) -> tuple[ScopeKind, dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class ScopeShape:
+    """What the scope condition of a principal looks like, without its values."""
+
+    kind: ScopeKind
+    tenants: int = 0  # how many tenant parameters ("tenants" only)
+
+
+def _scope_of(principal: Principal) -> tuple[ScopeShape, dict[str, Any]]:
     """Which condition applies to `principal`, and the values of its parameters."""
     if isinstance(principal, EmployeePrincipal):
         if principal.is_admin:
-            return "all", {}
+            return ScopeShape("all"), {}
         if not principal.tenant_ids:
-            return "nothing", {}
-        return "tenants", {"scope_tenant_ids": sorted(principal.tenant_ids)}
+            return ScopeShape("nothing"), {}
+        tenant_ids = sorted(principal.tenant_ids)
+        return ScopeShape("tenants", len(tenant_ids)), {
+            f"scope_tenant_{i}": tenant_id for i, tenant_id in enumerate(tenant_ids)
+        }
     if isinstance(principal, CustomerUserPrincipal):
-        return "customer_user", {"scope_account_id": principal.id, "scope_customer_id": principal.customer_id}
-    return "nothing", {}
+        return ScopeShape("customer_user"), {
+            "scope_account_id": principal.id,
+            "scope_customer_id": principal.customer_id,
+        }
+    return ScopeShape("nothing"), {}
 
 
-def _scope_condition(kind: ScopeKind, values: dict[str, Any] | None = None) -> ColumnElement[bool]:
+def _scope_condition(shape: ScopeShape, values: dict[str, Any] | None = None) -> ColumnElement[bool]:
     """The scope condition of one kind of principal.
 
     With `values` (from `_scope_of`) the parameters carry them, for statements built per request;
@@ -66,11 +79,13 @@ def _scope_condition(kind: ScopeKind, values: dict[str, Any] | None = None) -> C
             return bindparam(name, type_=type_)
         return bindparam(name, values[name], type_=type_, unique=True)
 
-    if kind == "all":
+    if shape.kind == "all":
         return true()
-    if kind == "tenants":
-        return Ticket.tenant_id == any_(param("scope_tenant_ids", ARRAY(Uuid())))
-    if kind == "customer_user":
+    if shape.kind == "tenants":
+        # One parameter per tenant, not `= ANY(array)`: an employee of one tenant then compares
+        # with `=`, and PostgreSQL reads the (tenant_id, created_at, id) index in the list's order.
+        return Ticket.tenant_id.in_([param(f"scope_tenant_{i}", Uuid()) for i in range(shape.tenants)])
+    if shape.kind == "customer_user":
         customer_id = param("scope_customer_id", Uuid())
         return and_(
             Ticket.site_id.in_(
@@ -97,8 +112,8 @@ def ticket_scope(principal: Principal) -> ColumnElement[bool]:
     to them, of their own customer, whose type is enabled for that customer. Every read of tickets,
     and of what hangs on them, starts from this condition.
     """
-    kind, values = _scope_of(principal)
-    return _scope_condition(kind, values)
+    shape, values = _scope_of(principal)
+    return _scope_condition(shape, values)
 
 
 # --- The ticket list: one statement per shape (scope kind, filters given, cursor or not) ------------
@@ -106,7 +121,7 @@ def ticket_scope(principal: Principal) -> ColumnElement[bool]:
 LIST_FILTERS = ("site_id", "status", "ticket_type_id", "assignee_id", "created_from", "created_to", "q")
 
 
-def _filter_condition(name: str, kind: ScopeKind) -> ColumnElement[bool]:
+def _filter_condition(name: str, shape: ScopeShape) -> ColumnElement[bool]:
     if name == "site_id":
         return Ticket.site_id == bindparam("site_id", type_=Uuid())
     if name == "status":
@@ -122,7 +137,7 @@ def _filter_condition(name: str, kind: ScopeKind) -> ColumnElement[bool]:
     if name == "q":
         query = func.websearch_to_tsquery(sql_string("german"), bindparam("q", type_=Text()))
         condition = Ticket.search_public.op("@@")(query)
-        if kind in ("all", "tenants"):
+        if shape.kind in ("all", "tenants"):
             # Internal notes are searchable for employees only: a customer's search must not reveal them.
             condition = or_(condition, Ticket.search_internal.op("@@")(query))
         return condition
@@ -156,11 +171,11 @@ def _list_item() -> ColumnElement[str]:
 
 
 @functools.lru_cache(maxsize=512)
-def ticket_page_statement(kind: ScopeKind, filters: frozenset[str], with_cursor: bool) -> DriverStatement:
+def ticket_page_statement(shape: ScopeShape, filters: frozenset[str], with_cursor: bool) -> DriverStatement:
     """The page of the list: found on ids first (from the indexes alone), then only its rows are read,
     joined with their creator and turned into JSON. Rows: `item` (JSON text), `created_at`, `id`."""
     keys = select(Ticket.id).where(
-        _scope_condition(kind), *(_filter_condition(name, kind) for name in sorted(filters))
+        _scope_condition(shape), *(_filter_condition(name, shape) for name in sorted(filters))
     )
     if with_cursor:
         cursor = tuple_(
@@ -187,10 +202,10 @@ async def ticket_page(
 ) -> list[Any]:
     """One page (plus one row, to know whether another follows) of the tickets `principal` sees."""
     given = {name: value for name, value in filters.items() if value is not None}
-    kind, params = _scope_of(principal)
-    if kind == "nothing":
+    shape, params = _scope_of(principal)
+    if shape.kind == "nothing":
         return []
-    statement = ticket_page_statement(kind, frozenset(given), page.cursor is not None)
+    statement = ticket_page_statement(shape, frozenset(given), page.cursor is not None)
     params |= given
     params["limit"] = page.limit + 1
     if page.cursor is not None:
