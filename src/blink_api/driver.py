@@ -72,18 +72,12 @@ def sql_string(value: str) -> ColumnElement[str]:
 
 
 def json_timestamp(column: ColumnElement[Any]) -> ColumnElement[str]:
-    """A timestamptz as pydantic writes it: UTC with `Z`, microseconds only when there are any.
-
-    One `to_char` per value (the dear part) and a plain text replace for whole seconds."""
-    # In a to_char pattern `\"` is a literal double quote: the value comes out as a JSON string.
+    """A timestamptz as the JSON string pydantic writes: UTC with `Z`, microseconds only when there are
+    any (all six digits then). One `to_char` per value, the dear part, and a text replace for whole
+    seconds. In a to_char pattern `\"` is a literal double quote."""
     pattern = sql_string('\\"YYYY-MM-DD"T"HH24:MI:SS.US"Z"\\"')
     text_ = func.to_char(func.timezone(sql_string("UTC"), column), pattern)
     return func.replace(text_, sql_string('.000000Z"'), sql_string('Z"'))
-
-
-def json_value(column: ColumnElement[Any]) -> ColumnElement[Any]:
-    """A column's JSON text: strings escaped, uuids and dates as strings, NULL as `null`."""
-    return func.to_json(column)
 
 
 class JsonText:
@@ -103,7 +97,8 @@ def json_object(fields: Mapping[str, ColumnElement[Any] | JsonText]) -> ColumnEl
         elif isinstance(value.type, DateTime):
             encoded = json_timestamp(value)
         else:
-            encoded = cast(json_value(value), Text)
+            # Strings escaped as JSON, uuids and dates as strings, booleans and numbers bare.
+            encoded = cast(func.to_json(value), Text)
         parts.append(func.coalesce(encoded, sql_string("null")))
     parts.append(sql_string("}"))
     return func.concat(*parts)
