@@ -39,7 +39,7 @@ class DriverStatement:
         self.sql = compiled.string
         self._names: tuple[str, ...] = tuple(compiled.positiontup or ())
         if "POSTCOMPILE" in self.sql:
-            raise ValueError("expanding IN parameters cannot be compiled once; use = ANY(array)")
+            raise ValueError("an IN list of values cannot be compiled once: one named parameter per value")
 
     @property
     def names(self) -> frozenset[str]:

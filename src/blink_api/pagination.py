@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -82,13 +82,13 @@ def page_of(
 ) -> tuple[Sequence[Any], str | None]:
     """The page's rows and the cursor of the next page (None on the last page).
 
-    Rows are ORM objects or rows with attributes, or records indexed by column name.
+    Rows are ORM objects or rows with attributes, or asyncpg records indexed by column name.
     """
     if len(found) <= params.limit:
         return found, None
     found = found[: params.limit]
     last = found[-1]
-    if isinstance(last, Mapping | asyncpg.Record):
+    if isinstance(last, asyncpg.Record):
         return found, encode_cursor(last[created_at], last[id_])
     return found, encode_cursor(getattr(last, created_at), getattr(last, id_))
 
