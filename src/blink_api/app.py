@@ -25,7 +25,7 @@ from blink_api.db import Database, resolve_database_url
 from blink_api.documents.router import router as documents_router
 from blink_api.employees.router import groups_router
 from blink_api.employees.router import router as employees_router
-from blink_api.errors import FieldError, Problem, install_error_handlers
+from blink_api.errors import FieldError, Problem, UnexpectedErrorMiddleware, install_error_handlers
 from blink_api.evaluations.router import router as evaluations_router
 from blink_api.forms.router import public_router as public_forms_router
 from blink_api.forms.router import submissions_router, templates_router
@@ -33,7 +33,7 @@ from blink_api.identity.repository import signing_key
 from blink_api.identity.router import me_router
 from blink_api.identity.router import router as auth_router
 from blink_api.identity.security import Passwords, Tokens
-from blink_api.limits import BodyLimitMiddleware
+from blink_api.limits import RequestBodyMiddleware
 from blink_api.notifications.delivery import DeliveryWorker
 from blink_api.notifications.router import router as outbox_router
 from blink_api.observability import Metrics, RequestContextMiddleware
@@ -159,7 +159,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = database or Database(resolve_database_url(settings), pre_ping=settings.db_pre_ping)
+        db = database or Database.from_settings(resolve_database_url(settings), settings)
         ctx = await build_context(settings, db)
         app.state.context = ctx
         await run_startup_data(ctx)
@@ -169,9 +169,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
         stop = asyncio.Event()
-        worker_task = None
+        worker_task = worker_db = None
         if settings.embedded_worker:
-            worker = DeliveryWorker(db, settings, on_outcome=lambda o: metrics.mails.labels(o).inc())
+            # Connections of its own: requests exhausting their pool never stop the mail.
+            worker_db = DeliveryWorker.database_for(db.url, settings)
+            worker = DeliveryWorker(worker_db, settings, on_outcome=lambda o: metrics.mails.labels(o).inc())
             worker_task = asyncio.create_task(worker.run(stop))
         try:
             yield
@@ -179,6 +181,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             stop.set()
             if worker_task is not None:
                 await worker_task
+            if worker_db is not None:
+                await worker_db.dispose()
             await ctx.storage.close()
             if database is None:
                 await db.dispose()
@@ -200,8 +204,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     app.include_router(system_router)
     app.include_router(api_router())
+    # Outermost last: request id and access log, then the body read in full (so no endpoint waits on
+    # a client while holding a database connection), then the net for errors no handler knows.
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(
-        BodyLimitMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
+        RequestBodyMiddleware,
+        max_body=settings.max_body_bytes,
+        max_upload=settings.max_upload_bytes,
+        timeout_seconds=settings.body_timeout_seconds,
+        min_bytes_per_second=settings.body_min_bytes_per_second,
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]

@@ -66,13 +66,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from blink_api.db import Database, resolve_database_url
+    from blink_api.db import resolve_database_url
     from blink_api.notifications.delivery import DeliveryWorker
 
     settings = get_settings()
 
     async def run() -> None:
-        database = Database(resolve_database_url(settings), pool_size=2, max_overflow=2)
+        database = DeliveryWorker.database_for(resolve_database_url(settings), settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         # Finish the mails in hand on SIGTERM/SIGINT (event-loop signal handlers exist on POSIX only).

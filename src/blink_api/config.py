@@ -18,6 +18,22 @@ class Settings(BaseSettings):
     # Checks each pooled connection before use: survives a database restart without one failed
     # request, at three extra round trips per request. Off by default; on where the network is flaky.
     db_pre_ping: bool = Field(default=False, validation_alias=_env("BLINK_DB_PRE_PING"))
+    # Connections of the request pool; the mail worker has a small pool of its own.
+    db_pool_size: int = Field(default=10, ge=1, validation_alias=_env("BLINK_DB_POOL_SIZE"))
+    db_max_overflow: int = Field(default=10, ge=0, validation_alias=_env("BLINK_DB_MAX_OVERFLOW"))
+    # Every wait on the database is bounded: beyond these a request answers 503 with Retry-After.
+    db_pool_timeout_seconds: float = Field(
+        default=2.0, gt=0, validation_alias=_env("BLINK_DB_POOL_TIMEOUT_SECONDS")
+    )
+    db_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, validation_alias=_env("BLINK_DB_CONNECT_TIMEOUT_SECONDS")
+    )
+    db_command_timeout_seconds: float = Field(
+        default=30.0, gt=0, validation_alias=_env("BLINK_DB_COMMAND_TIMEOUT_SECONDS")
+    )
+    ready_timeout_seconds: float = Field(
+        default=3.0, gt=0, validation_alias=_env("BLINK_READY_TIMEOUT_SECONDS")
+    )
     data_dir: Path = Field(default=Path(".data"), validation_alias=_env("BLINK_DATA_DIR"))
     host: str = Field(default="127.0.0.1", validation_alias=_env("HOST"))
     port: int = Field(default=8000, validation_alias=_env("PORT"))
@@ -60,6 +76,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, validation_alias=_env("BLINK_MAX_BODY_BYTES"))
     max_upload_bytes: int = Field(
         default=25_000_000, ge=1024, validation_alias=_env("BLINK_MAX_UPLOAD_BYTES")
+    )
+
+    # A body must arrive within this allowance plus one second per `body_min_bytes_per_second` bytes
+    # received (else 408); it is read in full before the endpoint runs, so a slow client holds no
+    # database connection. The head of a request must arrive within `header_timeout_seconds`.
+    body_timeout_seconds: float = Field(
+        default=10.0, gt=0, validation_alias=_env("BLINK_BODY_TIMEOUT_SECONDS")
+    )
+    body_min_bytes_per_second: int = Field(
+        default=4096, ge=1, validation_alias=_env("BLINK_BODY_MIN_BYTES_PER_SECOND")
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, validation_alias=_env("BLINK_HEADER_TIMEOUT_SECONDS")
     )
 
     log_level: str = Field(default="INFO", validation_alias=_env("LOG_LEVEL"))

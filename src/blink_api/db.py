@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, Uuid, func
+from sqlalchemy import DateTime, MetaData, Uuid, event, exc, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -80,19 +81,108 @@ def resolve_database_url(settings: Settings) -> str:
 
 
 class Database:
-    """The engine and session factory of one process."""
+    """The engine and session factory of one process.
+
+    Every wait on the database is bounded, so that an unreachable, stalled or saturated database
+    answers 503 within seconds instead of holding requests: `connect_timeout` for opening a
+    connection, `command_timeout` for each statement (asyncpg cancels it on the server when it
+    runs out), `pool_timeout` for waiting on a pooled connection.
+    """
 
     def __init__(
-        self, url: str, *, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = False
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        pre_ping: bool = False,
+        pool_timeout: float = 2.0,
+        connect_timeout: float = 5.0,
+        command_timeout: float = 30.0,
     ) -> None:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=pre_ping, pool_recycle=1800
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_pre_ping=pre_ping,
+            pool_recycle=1800,
+            pool_timeout=pool_timeout,
+            connect_args={"timeout": connect_timeout, "command_timeout": command_timeout},
         )
+        event.listen(self.engine.sync_engine, "checkout", _refuse_closed_connection)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+
+    @classmethod
+    def from_settings(cls, url: str, settings: Settings, **overrides: Any) -> Database:
+        values: dict[str, Any] = {
+            "pool_size": settings.db_pool_size,
+            "max_overflow": settings.db_max_overflow,
+            "pre_ping": settings.db_pre_ping,
+            "pool_timeout": settings.db_pool_timeout_seconds,
+            "connect_timeout": settings.db_connect_timeout_seconds,
+            "command_timeout": settings.db_command_timeout_seconds,
+        }
+        values.update(overrides)
+        return cls(url, **values)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _refuse_closed_connection(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """A pooled connection whose server went away (a restart, an idle timeout) is replaced on checkout.
+
+    asyncpg notices the closed socket by itself, so this costs no round trip (unlike pre-ping): after
+    a database restart the first request gets a fresh connection instead of failing on a dead one.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise exc.DisconnectionError("the pooled connection was closed by the server")
+
+
+# SQLSTATE classes meaning "the database cannot serve now", not "the request is wrong": connection
+# exceptions, insufficient resources, operator intervention (shutdown, statement cancelled by a
+# timeout), system errors (I/O).
+_UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58"})
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database is unreachable, stalled or saturated (503, try again) rather
+    than a wrong statement (500). The one place that knows what each driver layer raises for it."""
+    for cause in _causes(error):
+        if isinstance(cause, exc.TimeoutError | exc.DisconnectionError):
+            return True  # no pooled connection within pool_timeout; a connection lost on checkout
+        if isinstance(cause, exc.DBAPIError) and cause.connection_invalidated:
+            return True
+        if isinstance(cause, asyncpg.PostgresError):
+            sqlstate = getattr(cause, "sqlstate", None) or ""
+            return sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+        if isinstance(cause, asyncpg.InterfaceError):
+            # Raised for a connection closed under the statement; other interface errors are bugs.
+            return "connection is closed" in str(cause) or "connection was closed" in str(cause)
+        if isinstance(cause, OSError | TimeoutError) and _raised_by_driver(cause):
+            return True  # refused, reset, unreachable; connect or command timeout
+    return False
+
+
+def _raised_by_driver(error: BaseException) -> bool:
+    """Network errors and timeouts count only when the database driver raised them (not a webhook)."""
+    tb = error.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(("asyncpg", "sqlalchemy")):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -11,8 +11,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from blink_api.db import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +111,7 @@ class TooManyRequests(AppError):
 
 class ServiceUnavailable(AppError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
+    headers = {"Retry-After": "1"}
 
 
 def problem_response(
@@ -192,24 +197,70 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    # The last net, for errors raised outside UnexpectedErrorMiddleware (in the outer middleware).
     log.exception("unhandled error", exc_info=exc)
+    return _unexpected_error_response(exc, request.url.path)
+
+
+def _unexpected_error_response(exc: BaseException, instance: str) -> JSONResponse:
+    """503 with Retry-After when the database cannot serve (down, stalled, pool exhausted), else 500."""
+    if database_unavailable(exc):
+        return problem_response(
+            503,
+            title="Service unavailable",
+            detail="The database is not available at the moment; try again.",
+            type_="/problems/service-unavailable",
+            headers=dict(ServiceUnavailable.headers or {}),
+            instance=instance,
+        )
     return problem_response(
         500,
         title="Internal server error",
         detail="An unexpected error occurred; it has been logged.",
-        instance=request.url.path,
+        instance=instance,
     )
 
 
-async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("database error", exc_info=exc)
-    return problem_response(
-        503,
-        title="Service unavailable",
-        detail="The database could not complete the request; try again.",
-        headers={"Retry-After": "1"},
-        instance=request.url.path,
-    )
+class UnexpectedErrorMiddleware:
+    """Answers errors no handler knows (500, or 503 for an unavailable database) and ends them here.
+
+    Starlette's outermost error middleware re-raises after answering, which makes the server drop
+    the keep-alive connection; nothing is wrong with the connection, so the error stops here. Only
+    an error after the response has started is passed on: that response cannot be completed.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = completed = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started, completed
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                completed = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            log.info("client disconnected before the request was read")
+        except Exception as exc:
+            if completed:  # e.g. a background task: the answer is out, the connection is fine
+                log.exception("unhandled error after the response", exc_info=exc)
+                return
+            if started:
+                raise
+            if database_unavailable(exc):
+                log.warning("database unavailable", exc_info=exc)
+            else:
+                log.exception("unhandled error", exc_info=exc)
+            await _unexpected_error_response(exc, scope["path"])(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -217,9 +268,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
-    # Only an unreachable or failing database is "try again"; a wrong query stays a 500.
-    app.add_exception_handler(OperationalError, _database_error)
-    app.add_exception_handler(InterfaceError, _database_error)
+    # Every other error, the database's included, goes to UnexpectedErrorMiddleware: only an
+    # unreachable, stalled or saturated database is "try again" (503); a wrong query stays a 500.
     app.add_exception_handler(Exception, _unhandled)
 
 

@@ -16,6 +16,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 access_log = logging.getLogger("blink_api.access")
 
+# What the access log and metrics record for a request whose client left before the answer.
+CLIENT_CLOSED_REQUEST = 499
+
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -103,7 +106,7 @@ class RequestContextMiddleware:
         # Not reset afterwards: the outermost error handler still logs with it (one task per request).
         request_id_var.set(request_id)
         started = time.perf_counter()
-        status = 500
+        status: int | None = None
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -113,19 +116,26 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        failed = False
         try:
             await self.app(scope, receive, send_with_id)
+        except BaseException:
+            failed = True
+            raise
         finally:
             elapsed = time.perf_counter() - started
             template = self._template(scope)
-            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
+            # No answer and no error: the client went away before it could be answered (499, as
+            # proxies log it), which is not a server error.
+            recorded = status if status is not None else (500 if failed else CLIENT_CLOSED_REQUEST)
+            self.metrics.requests.labels(scope["method"], template, str(recorded)).inc()
             self.metrics.latency.labels(scope["method"], template).observe(elapsed)
             access_log.info(
-                "request",
+                "request" if status is not None or failed else "client disconnected",
                 extra={
                     "method": scope["method"],
                     "path": scope["path"],
-                    "status": status,
+                    "status": recorded,
                     "duration_ms": round(elapsed * 1000, 2),
                 },
             )

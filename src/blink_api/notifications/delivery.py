@@ -23,7 +23,7 @@ import aiosmtplib
 from sqlalchemy import text
 
 from blink_api.config import Settings
-from blink_api.db import Database
+from blink_api.db import Database, database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,11 @@ class DeliveryWorker:
         self.sender = sender or MailSender(settings)
         self._on_outcome = on_outcome
 
+    @staticmethod
+    def database_for(url: str, settings: Settings) -> Database:
+        """A small pool of the worker's own, with the same timeouts as the request pool."""
+        return Database.from_settings(url, settings, pool_size=2, max_overflow=2)
+
     async def claim(self) -> list[ClaimedMail]:
         async with self.database.sessionmaker.begin() as session:
             rows = await session.execute(
@@ -229,8 +234,11 @@ class DeliveryWorker:
                     log.exception("housekeeping failed")
             try:
                 claimed = await self.run_once()
-            except Exception:
-                log.exception("mail delivery round failed")
+            except Exception as exc:
+                if database_unavailable(exc):  # the mail waits in the outbox until it is back
+                    log.warning("mail delivery round skipped: database unavailable (%s)", exc)
+                else:
+                    log.exception("mail delivery round failed")
                 claimed = 0
             if claimed == 0:
                 with contextlib.suppress(TimeoutError):

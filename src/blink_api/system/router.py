@@ -1,5 +1,6 @@
 """Health, metrics and Swagger UI, served at the root without any CDN."""
 
+import asyncio
 from importlib import resources
 
 from fastapi import APIRouter, Request, Response
@@ -27,9 +28,13 @@ async def live() -> Health:
     "/health/ready", name="system:ready", responses=problem_responses(503), summary="The database answers"
 )
 async def ready(request: Request) -> Health:
+    """Answers within `BLINK_READY_TIMEOUT_SECONDS` even when the database stalls: a probe that hangs
+    tells an orchestrator nothing."""
+    context = request.app.state.context
     try:
-        async with request.app.state.context.database.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with asyncio.timeout(context.settings.ready_timeout_seconds):
+            async with context.database.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
     except Exception as exc:
         raise ServiceUnavailable("The database does not answer.") from exc
     return Health(status="ok")
