@@ -48,6 +48,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from blink_api.http_server import http_protocol
+
     settings = get_settings()
     if args.migrate:
         migrate(settings)
@@ -61,6 +63,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,
         proxy_headers=True,
         workers=args.workers,
+        # uvicorn's protocol plus a deadline and a size cap for each request's head.
+        http=http_protocol(),
     )
     return 0
 

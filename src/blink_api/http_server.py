@@ -1,0 +1,142 @@
+"""The HTTP protocol `blink-api serve` runs uvicorn with: uvicorn's own, plus a deadline for the head.
+
+uvicorn bounds the idle time between requests (`timeout_keep_alive`) but not the time a client
+takes to send a request's head: a new connection arms no timer at all, and the first byte of a
+request disarms the keep-alive one. A client sending its headers a byte at a time (or nothing)
+would hold its connection forever. Here a request's head must be complete within
+`BLINK_HEADER_TIMEOUT_SECONDS` of the connection opening or of the previous response, and may not
+exceed `MAX_HEAD_BYTES`; the body is bounded by the application (`blink_api.limits`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from blink_api.config import get_settings
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # pragma: no cover - uvicorn[standard] brings httptools
+    HttpToolsProtocol = None  # type: ignore[assignment,misc]
+
+log = logging.getLogger(__name__)
+
+# Larger than any head a browser or client library sends (h11's own bound is 16 KiB).
+MAX_HEAD_BYTES = 65_536
+
+_TIMEOUT = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 31\r\nconnection: close\r\n\r\nThe request head arrived late.\n"
+)
+_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 28\r\nconnection: close\r\n\r\nThe request head is too big.\n"
+)
+
+
+class _HeadDeadline:
+    """Arms a timer whenever a request's head is awaited; the head's arrival disarms it."""
+
+    transport: asyncio.Transport
+    # Seconds; unset, BLINK_HEADER_TIMEOUT_SECONDS (a subclass may fix it, as the tests do).
+    head_timeout: float | None = None
+    _head_timer: asyncio.TimerHandle | None = None
+    _head_bytes = 0
+
+    def _arm_head_timer(self) -> None:
+        self._disarm_head_timer()
+        if self.transport.is_closing():
+            return
+        self._head_bytes = 0
+        timeout = self.head_timeout or get_settings().header_timeout_seconds
+        self._head_timer = asyncio.get_running_loop().call_later(timeout, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _count_head_bytes(self, data: bytes) -> bool:
+        """False (and the connection answered and closed) when the head grows beyond MAX_HEAD_BYTES."""
+        if self._head_timer is None:
+            return True
+        self._head_bytes += len(data)
+        if self._head_bytes <= MAX_HEAD_BYTES:
+            return True
+        self._disarm_head_timer()
+        log.warning("request head too large; connection closed")
+        self.transport.write(_TOO_LARGE)
+        self.transport.close()
+        return False
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self._head_bytes:
+            log.info("request head not complete in time; connection closed")
+            self.transport.write(_TIMEOUT)
+        self.transport.close()
+
+
+class H11WithHeadDeadline(_HeadDeadline, H11Protocol):
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._count_head_bytes(data):
+            super().data_received(data)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE:  # the head of a request has been parsed
+            self._disarm_head_timer()
+
+    def on_response_complete(self) -> None:
+        # Armed first: a pipelined request handled within the call below disarms it again.
+        self._arm_head_timer()
+        super().on_response_complete()
+
+
+if HttpToolsProtocol is not None:
+
+    class HttpToolsWithHeadDeadline(_HeadDeadline, HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm_head_timer()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_head_timer()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if self._count_head_bytes(data):
+                super().data_received(data)
+
+        def on_headers_complete(self) -> None:
+            self._disarm_head_timer()
+            super().on_headers_complete()
+
+        def on_response_complete(self) -> None:
+            pipelined = bool(self.pipeline)  # its head has arrived already
+            super().on_response_complete()
+            if not pipelined:
+                self._arm_head_timer()
+
+
+def http_protocol(kind: str = "auto") -> type[asyncio.Protocol]:
+    """The protocol class for uvicorn's `http` option: httptools when installed (as uvicorn's "auto")."""
+    if kind in ("auto", "httptools") and HttpToolsProtocol is not None:
+        return HttpToolsWithHeadDeadline
+    if kind == "httptools":
+        raise RuntimeError("httptools is not installed")
+    return H11WithHeadDeadline
