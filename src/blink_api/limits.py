@@ -6,9 +6,9 @@ received first: small ones in memory, larger ones spooled to a temporary file, t
 application. A client that sends too slowly gets 408, one that sends too much 413 (announced or
 chunked alike), one that goes away is logged as gone; none of them ever reaches the database.
 
-The cap follows the route, not what the client says the body is: routes that take files (a `File`
-parameter, or a multipart request body documented by hand) accept `max_upload` bytes plus multipart
-framing, every other route `max_body`.
+The cap follows the route, not what the client says the body is: a multipart body to a route that
+takes files (a `File` parameter, or a multipart request body documented by hand) may have
+`max_upload` bytes plus multipart framing; every other body `max_body`, whatever its Content-Type.
 """
 
 from __future__ import annotations
@@ -136,7 +136,9 @@ class RequestBodyMiddleware:
         self.min_bytes_per_second = min_bytes_per_second
         self._uploads: list[tuple[re.Pattern[str], frozenset[str]]] | None = None
 
-    def limit(self, scope: Scope) -> int:
+    def limit(self, scope: Scope, multipart: bool) -> int:
+        if not multipart:
+            return self.max_body
         if self._uploads is None:
             # Built on the first request: by then every route is in the table.
             self._uploads = upload_routes(getattr(scope.get("app"), "routes", []))
@@ -151,17 +153,19 @@ class RequestBodyMiddleware:
             await self.app(scope, receive, send)
             return
         length: bytes | None = None
-        chunked = False
+        chunked = multipart = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 length = value
             elif name == b"transfer-encoding":
                 chunked = True
+            elif name == b"content-type":
+                multipart = value[:19].lower() == b"multipart/form-data"
         if not chunked and (length is None or length.strip() in (b"", b"0")):
             # No body to wait for (the server rejects a malformed length before we see it).
             await self.app(scope, receive, send)
             return
-        limit = self.limit(scope)
+        limit = self.limit(scope, multipart)
         body = _Body()
         try:
             if length is not None and length.strip().isdigit() and int(length) > limit:
