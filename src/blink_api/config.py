@@ -15,8 +15,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     database_url: str | None = Field(default=None, validation_alias=_env("DATABASE_URL"))
-    # Checks each pooled connection before use: survives a database restart without one failed
-    # request, at three extra round trips per request. Off by default; on where the network is flaky.
+    # Checks each pooled connection with a round trip before use. Connections the server closed (a
+    # restart) are replaced on checkout without it; this is for networks that drop them silently.
     db_pre_ping: bool = Field(default=False, validation_alias=_env("BLINK_DB_PRE_PING"))
     # Connections of the request pool; the mail worker has a small pool of its own.
     db_pool_size: int = Field(default=10, ge=1, validation_alias=_env("BLINK_DB_POOL_SIZE"))
