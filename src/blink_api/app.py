@@ -159,7 +159,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = database or Database(resolve_database_url(settings), pre_ping=settings.db_pre_ping)
+        db = database or Database(
+            resolve_database_url(settings),
+            pre_ping=settings.db_pre_ping,
+            transaction_pooler=settings.db_transaction_pooler,
+        )
         ctx = await build_context(settings, db)
         app.state.context = ctx
         await run_startup_data(ctx)

@@ -72,7 +72,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = get_settings()
 
     async def run() -> None:
-        database = Database(resolve_database_url(settings), pool_size=2, max_overflow=2)
+        database = Database(
+            resolve_database_url(settings),
+            pool_size=2,
+            max_overflow=2,
+            transaction_pooler=settings.db_transaction_pooler,
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         # Finish the mails in hand on SIGTERM/SIGINT (event-loop signal handlers exist on POSIX only).
@@ -101,7 +106,12 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> int:
-        database = Database(resolve_database_url(settings), pool_size=1, max_overflow=0)
+        database = Database(
+            resolve_database_url(settings),
+            pool_size=1,
+            max_overflow=0,
+            transaction_pooler=settings.db_transaction_pooler,
+        )
         try:
             async with database.sessionmaker.begin() as session:
                 if await email_taken(session, args.email.strip().lower()):

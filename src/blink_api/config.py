@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     # Checks each pooled connection before use: survives a database restart without one failed
     # request, at three extra round trips per request. Off by default; on where the network is flaky.
     db_pre_ping: bool = Field(default=False, validation_alias=_env("BLINK_DB_PRE_PING"))
+    # Behind a pooler in transaction mode (PgBouncer `pool_mode = transaction`), a server connection
+    # belongs to a client only for one transaction: no statement cache, unique statement names, and
+    # every statement inside a transaction.
+    db_transaction_pooler: bool = Field(default=False, validation_alias=_env("BLINK_DB_TRANSACTION_POOLER"))
     data_dir: Path = Field(default=Path(".data"), validation_alias=_env("BLINK_DATA_DIR"))
     host: str = Field(default="127.0.0.1", validation_alias=_env("HOST"))
     port: int = Field(default=8000, validation_alias=_env("PORT"))

@@ -79,17 +79,58 @@ def resolve_database_url(settings: Settings) -> str:
     return start_embedded_postgres(settings.data_dir / "postgres")
 
 
+TRANSACTION_POOLER = "transaction_pooler"
+"""Key in a session's `info`: its engine talks to PostgreSQL through a pooler in transaction mode."""
+
+
+def pooler_connect_args(transaction_pooler: bool) -> dict[str, Any]:
+    """asyncpg options for a pooler in transaction mode (PgBouncer `pool_mode = transaction`).
+
+    There a server connection is this client's only until its transaction ends, so a statement
+    prepared in one transaction may be gone (or be another client's) in the next: nothing is cached
+    across statements, and every prepared statement gets a name no other client can have.
+    """
+    if not transaction_pooler:
+        return {}
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
+def _unique_statement_name() -> str:
+    return f"__blink_{uuid.uuid4().hex}__"
+
+
 class Database:
     """The engine and session factory of one process."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = False
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        pre_ping: bool = False,
+        transaction_pooler: bool = False,
     ) -> None:
         self.url = url
+        self.transaction_pooler = transaction_pooler
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=pre_ping, pool_recycle=1800
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_pre_ping=pre_ping,
+            pool_recycle=1800,
+            connect_args=pooler_connect_args(transaction_pooler),
         )
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.sessionmaker = async_sessionmaker(
+            self.engine,
+            expire_on_commit=False,
+            autoflush=False,
+            info={TRANSACTION_POOLER: transaction_pooler},
+        )
 
     async def dispose(self) -> None:
         await self.engine.dispose()
