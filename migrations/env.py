@@ -42,7 +42,14 @@ def _run(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
-    engine = create_async_engine(_url(), poolclass=pool.NullPool)
+    from blink_api.config import get_settings
+    from blink_api.db import pooler_connect_args
+
+    engine = create_async_engine(
+        _url(),
+        poolclass=pool.NullPool,
+        connect_args=pooler_connect_args(get_settings().db_transaction_pooler),
+    )
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

@@ -14,7 +14,7 @@ from blink_api.app import create_app
 from blink_api.config import Settings
 from blink_api.context import AppContext
 from blink_api.db import Base, Database
-from tests.database import fresh_database, migrate
+from tests.database import fresh_database, migrate, transaction_pooler
 from tests.factories import World, build_world
 
 os.environ.setdefault("BLINK_LOG_JSON", "false")
@@ -45,7 +45,7 @@ async def database_url() -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database(database_url)
+    db = Database(database_url, transaction_pooler=transaction_pooler())
     yield db
     await db.dispose()
 

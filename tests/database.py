@@ -9,12 +9,14 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
-from blink_api.db import start_embedded_postgres, to_asyncpg_url
+from blink_api.config import Settings
+from blink_api.db import pooler_connect_args, start_embedded_postgres, to_asyncpg_url
 
 _server_url: str | None = None
 
@@ -32,20 +34,37 @@ def server_url() -> str:
     return _server_url
 
 
+def transaction_pooler() -> bool:
+    """Whether `DATABASE_URL` leads through a pooler in transaction mode (`BLINK_DB_TRANSACTION_POOLER`)."""
+    return Settings(_env_file=None).db_transaction_pooler  # type: ignore[call-arg]
+
+
+def engine_for_tests(url: str, **kwargs: Any) -> AsyncEngine:
+    """An engine for a test's own statements, set up for a pooler like the app's when there is one."""
+    return create_async_engine(url, connect_args=pooler_connect_args(transaction_pooler()), **kwargs)
+
+
+async def _admin_command(admin_url: str, sql: str) -> None:
+    # The simple query protocol: one message, so it reaches one server connection behind a pooler.
+    admin = engine_for_tests(admin_url, poolclass=NullPool)
+    try:
+        async with admin.connect() as conn:
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.execute(sql)  # type: ignore[union-attr]
+    finally:
+        await admin.dispose()
+
+
 @contextlib.asynccontextmanager
 async def fresh_database(prefix: str = "blink_test") -> AsyncIterator[str]:
     """Create an empty database, yield its URL, drop it afterwards."""
     admin_url = server_url()
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await _admin_command(admin_url, f'CREATE DATABASE "{name}"')
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+        await _admin_command(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def migrate(url: str, revision: str = "head", *, down: bool = False) -> None:

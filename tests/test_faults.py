@@ -7,6 +7,7 @@ Each test runs the application on a PostgreSQL reached through a proxy the test 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -228,15 +229,14 @@ async def test_slow_bodies_hold_no_database_connection_and_are_cut_with_408(
             await c.send(head + body[:1])
 
         async def dribble(c: RawClient) -> tuple[int, dict[str, str], bytes]:
+            answer = asyncio.create_task(c.response())
             for i in range(1, len(body)):
-                try:
+                if answer.done():
+                    break
+                with contextlib.suppress(ConnectionError):
                     await c.send(body[i : i + 1])
-                except ConnectionError:
-                    break
-                if c.reader.at_eof() or c.reader._buffer:  # type: ignore[attr-defined]
-                    break
-                await asyncio.sleep(0.25)
-            return await c.response()
+                await asyncio.wait([answer], timeout=0.25)
+            return await answer
 
         dribbling = [asyncio.create_task(dribble(c)) for c in slow]
         began = time.monotonic()
@@ -244,8 +244,9 @@ async def test_slow_bodies_hold_no_database_connection_and_are_cut_with_408(
             served = 0
             while time.monotonic() - began < 1.5:
                 r = await others.get(f"{API}/tickets", headers=world.employee_a.headers)
+                # Served, not refused for want of a connection (the pool would answer 503 in 0.5 s).
                 assert r.status_code == 200, r.text
-                assert r.elapsed.total_seconds() < 0.5
+                assert r.elapsed.total_seconds() < 2
                 served += 1
         assert served >= 5
         results = await asyncio.wait_for(asyncio.gather(*dribbling), 10)
@@ -260,7 +261,7 @@ async def test_slow_bodies_hold_no_database_connection_and_are_cut_with_408(
 
 async def test_slow_head_and_silent_connections_are_closed(proxy: PgProxy, tmp_path):
     app = create_app(make_settings(tmp_path, proxy.url, **FAST))
-    async with serve(app, head_timeout=1.0) as base:
+    async with serve(app, head_timeout=2.0) as base:
         silent = await RawClient(base).open()
         slow = await RawClient(base).open()
         began = time.monotonic()
@@ -272,18 +273,18 @@ async def test_slow_head_and_silent_connections_are_closed(proxy: PgProxy, tmp_p
                 await asyncio.sleep(0.1)
 
         trickling = asyncio.create_task(trickle())
-        assert await silent.closed_by_server(within=3)
+        assert await silent.closed_by_server(within=4)
         status, headers, _ = await slow.response()
         assert status == 408 and headers["connection"] == "close"
         assert await slow.closed_by_server(within=1)
-        assert time.monotonic() - began < 3
+        assert time.monotonic() - began < 4
         trickling.cancel()
         # An ordinary client on a keep-alive connection is unaffected.
         client = await RawClient(base).open()
         for _ in range(3):
             await client.send(request_head("GET", "/health/live", {}))
             assert (await client.response())[0] == 200
-            await asyncio.sleep(0.6)  # the deadline runs from each response, not from the connection
+            await asyncio.sleep(0.8)  # the deadline runs from each response, not from the connection
         client.close()
         # A head larger than any client sends is refused, not buffered without end.
         big = await RawClient(base).open()

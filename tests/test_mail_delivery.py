@@ -24,6 +24,7 @@ from blink_api.notifications.models import OutboxMessage
 from blink_api.notifications.service import enqueue
 from blink_api.notifications.templates import Mail
 from tests.conftest import make_settings
+from tests.database import transaction_pooler
 from tests.factories import World
 from tests.smtp import (
     SENDER,
@@ -150,7 +151,7 @@ def text_of(content: bytes) -> str:
 
 async def test_two_workers_deliver_200_mails_exactly_once(database, database_url, tmp_path, smtp):
     await queue(database, [f"r{i:03d}@example.test" for i in range(200)])
-    databases = [Database(database_url), Database(database_url)]
+    databases = [Database(database_url, transaction_pooler=transaction_pooler()) for _ in range(2)]
     settings = smtp_settings(tmp_path, database_url, smtp.port)
     workers = [DeliveryWorker(db, settings, policy=fast_policy(batch_size=10)) for db in databases]
     claimed = [0, 0]

@@ -1,14 +1,13 @@
 """Alembic is the only way the schema is made, and it can be undone and redone."""
 
 from sqlalchemy import inspect
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from blink_api.db import Base
-from tests.database import fresh_database, migrate
+from tests.database import engine_for_tests, fresh_database, migrate
 
 
 async def _tables(url: str) -> set[str]:
-    engine = create_async_engine(url)
+    engine = engine_for_tests(url)
     async with engine.connect() as conn:
         names = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     await engine.dispose()
@@ -30,7 +29,7 @@ async def test_models_and_migrations_agree(database_url):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    engine = create_async_engine(database_url)
+    engine = engine_for_tests(database_url)
     async with engine.connect() as conn:
         diff = await conn.run_sync(
             lambda sync: compare_metadata(

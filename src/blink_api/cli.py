@@ -105,7 +105,12 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> int:
-        database = Database(resolve_database_url(settings), pool_size=1, max_overflow=0)
+        database = Database(
+            resolve_database_url(settings),
+            pool_size=1,
+            max_overflow=0,
+            transaction_pooler=settings.db_transaction_pooler,
+        )
         try:
             async with database.sessionmaker.begin() as session:
                 if await email_taken(session, args.email.strip().lower()):

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     ready_timeout_seconds: float = Field(
         default=3.0, gt=0, validation_alias=_env("BLINK_READY_TIMEOUT_SECONDS")
     )
+    # Behind a pooler in transaction mode (PgBouncer `pool_mode = transaction`), a server connection
+    # belongs to a client only for one transaction: no statement cache, unique statement names, and
+    # every statement inside a transaction.
+    db_transaction_pooler: bool = Field(default=False, validation_alias=_env("BLINK_DB_TRANSACTION_POOLER"))
     data_dir: Path = Field(default=Path(".data"), validation_alias=_env("BLINK_DATA_DIR"))
     host: str = Field(default="127.0.0.1", validation_alias=_env("HOST"))
     port: int = Field(default=8000, validation_alias=_env("PORT"))

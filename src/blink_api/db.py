@@ -80,6 +80,30 @@ def resolve_database_url(settings: Settings) -> str:
     return start_embedded_postgres(settings.data_dir / "postgres")
 
 
+TRANSACTION_POOLER = "transaction_pooler"
+"""Key in a session's `info`: its engine talks to PostgreSQL through a pooler in transaction mode."""
+
+
+def pooler_connect_args(transaction_pooler: bool) -> dict[str, Any]:
+    """asyncpg options for a pooler in transaction mode (PgBouncer `pool_mode = transaction`).
+
+    There a server connection is this client's only until its transaction ends, so a statement
+    prepared in one transaction may be gone (or be another client's) in the next: nothing is cached
+    across statements, and every prepared statement gets a name no other client can have.
+    """
+    if not transaction_pooler:
+        return {}
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
+def _unique_statement_name() -> str:
+    return f"__blink_{uuid.uuid4().hex}__"
+
+
 class Database:
     """The engine and session factory of one process.
 
@@ -99,8 +123,10 @@ class Database:
         pool_timeout: float = 2.0,
         connect_timeout: float = 5.0,
         command_timeout: float = 30.0,
+        transaction_pooler: bool = False,
     ) -> None:
         self.url = url
+        self.transaction_pooler = transaction_pooler
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
@@ -108,10 +134,19 @@ class Database:
             pool_pre_ping=pre_ping,
             pool_recycle=1800,
             pool_timeout=pool_timeout,
-            connect_args={"timeout": connect_timeout, "command_timeout": command_timeout},
+            connect_args={
+                "timeout": connect_timeout,
+                "command_timeout": command_timeout,
+                **pooler_connect_args(transaction_pooler),
+            },
         )
         event.listen(self.engine.sync_engine, "checkout", _refuse_closed_connection)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.sessionmaker = async_sessionmaker(
+            self.engine,
+            expire_on_commit=False,
+            autoflush=False,
+            info={TRANSACTION_POOLER: transaction_pooler},
+        )
 
     @classmethod
     def from_settings(cls, url: str, settings: Settings, **overrides: Any) -> Database:
@@ -122,6 +157,7 @@ class Database:
             "pool_timeout": settings.db_pool_timeout_seconds,
             "connect_timeout": settings.db_connect_timeout_seconds,
             "command_timeout": settings.db_command_timeout_seconds,
+            "transaction_pooler": settings.db_transaction_pooler,
         }
         values.update(overrides)
         return cls(url, **values)

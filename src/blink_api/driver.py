@@ -8,8 +8,11 @@ blocks (the scope statement and its filters); it is compiled once per *shape* in
 and every request only supplies the values. PostgreSQL can build the JSON of the answer as well
 (`json_object`), so Python passes the bytes through.
 
-Statements run on the connection of the request's session: inside its transaction if one has
-begun, otherwise each on its own (a read needs no BEGIN/COMMIT round trips).
+Statements run on the connection of the request's session. Connected directly to PostgreSQL, a
+statement runs inside the session's transaction if an ORM statement has begun one, and otherwise on
+its own (a read needs no BEGIN/COMMIT round trips). Behind a pooler in transaction mode
+(`BLINK_DB_TRANSACTION_POOLER`), `driver_connection` begins the session's transaction first, so a
+statement's parse and execution reach the same server connection; the request's commit ends it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from sqlalchemy import ColumnElement, DateTime, Text, cast, func, literal_column
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
+
+from blink_api.db import TRANSACTION_POOLER
 
 _DIALECT = PGDialect_asyncpg()
 
@@ -60,6 +65,12 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under `session` (checked out from the pool on first use)."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
+    if session.info.get(TRANSACTION_POOLER):
+        # SQLAlchemy's asyncpg adapter begins its transaction lazily, before its first statement;
+        # begin it now, through the adapter, so that its commit and rollback still end it.
+        adapted: Any = raw.dbapi_connection
+        if adapted._transaction is None:
+            await adapted._start_transaction()
     return raw.driver_connection  # type: ignore[return-value]
 
 
