@@ -16,13 +16,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select, text
 
 from blink_api.app import create_app
+from blink_api.notifications.models import OutboxMessage
 from blink_api.notifications.service import enqueue
 from blink_api.notifications.templates import Mail
 from tests.conftest import make_settings
 from tests.factories import World
-from tests.faults import PgProxy, RawClient, request_head, serve
+from tests.faults import PgProxy, RawClient, free_port, request_head, serve
 from tests.smtp import SENDER, SmtpServer, eventually
 
 API = "/api/v1"
@@ -338,3 +340,67 @@ async def test_500_keeps_the_connection_and_a_client_leaving_mid_body_is_no_serv
     ], counted
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert any("disconnected" in r.getMessage() for r in caplog.records)
+
+
+# --- Mail: SMTP down, then the database too -----------------------------------------------------------
+
+
+async def test_embedded_worker_keeps_mail_through_smtp_and_database_outages(
+    proxy: PgProxy, world: World, database, tmp_path
+):
+    """The API answers at once while SMTP is down; the mail waits through a database outage as well
+    and goes out exactly once when both are back."""
+    smtp = SmtpServer(port=free_port())  # nothing listens there yet
+    settings = make_settings(
+        tmp_path,
+        proxy.url,
+        **FAST,
+        embedded_worker=True,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_from=SENDER,
+    )
+    app = create_app(settings)
+
+    async def outbox() -> list[OutboxMessage]:
+        async with database.sessionmaker() as s:
+            return list(await s.scalars(select(OutboxMessage)))
+
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                began = time.monotonic()
+                r = await client.post(
+                    f"{API}/employees",
+                    headers=world.admin.headers,
+                    json={"email": "eingeladen@example.com", "name": "Ida Invite"},
+                )
+                assert r.status_code == 201, r.text
+                assert time.monotonic() - began < 1
+
+                async def tried_and_waiting() -> bool:
+                    rows = await outbox()
+                    return len(rows) == 1 and rows[0].state == "pending" and rows[0].attempts >= 1
+
+                assert await eventually(tried_and_waiting, seconds=5)
+                assert (await outbox())[0].last_error
+
+                await proxy.stop()
+                async with database.engine.begin() as conn:  # due again at once, not after the back-off
+                    await conn.execute(text("UPDATE outbox SET next_attempt_at = now()"))
+                smtp.start()
+                await asyncio.sleep(1.5)  # worker rounds fail on the database, not on the mail
+                assert smtp.recorder.received == []
+                assert (await outbox())[0].state == "pending"
+
+                await proxy.start()
+                assert await eventually(lambda: smtp.recorder.to("eingeladen@example.com"), seconds=5)
+
+                async def sent() -> bool:
+                    return [m.state for m in await outbox()] == ["sent"]
+
+                assert await eventually(sent, seconds=5)
+        assert len(smtp.recorder.received) == 1
+    finally:
+        smtp.stop()
