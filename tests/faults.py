@@ -104,9 +104,9 @@ class PgProxy:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any, *, head_timeout: float | None = None) -> AsyncIterator[str]:
+async def serve(app: Any, *, head_timeout: float | None = None, kind: str = "auto") -> AsyncIterator[str]:
     """The app under uvicorn (the protocol `blink-api serve` uses) on 127.0.0.1; yields its base URL."""
-    protocol = http_protocol()
+    protocol = http_protocol(kind)
     if head_timeout is not None:
         protocol = type("TestProtocol", (protocol,), {"head_timeout": head_timeout})
     port = free_port()

@@ -261,9 +261,10 @@ async def test_slow_bodies_hold_no_database_connection_and_are_cut_with_408(
             c.close()
 
 
-async def test_slow_head_and_silent_connections_are_closed(proxy: PgProxy, tmp_path):
+@pytest.mark.parametrize("kind", ["httptools", "h11"])
+async def test_slow_head_and_silent_connections_are_closed(proxy: PgProxy, tmp_path, kind: str):
     app = create_app(make_settings(tmp_path, proxy.url, **FAST))
-    async with serve(app, head_timeout=2.0) as base:
+    async with serve(app, head_timeout=2.0, kind=kind) as base:
         silent = await RawClient(base).open()
         slow = await RawClient(base).open()
         began = time.monotonic()
