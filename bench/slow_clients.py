@@ -54,6 +54,7 @@ SLOW_BODY_BYTES = 1000
 @dataclass
 class Normal:
     latencies: list[float] = field(default_factory=list)  # seconds, from the due time, 2xx only
+    due: list[float] = field(default_factory=list)  # when each of them was due, from the start
     statuses: dict[int, int] = field(default_factory=dict)
     failures: int = 0  # connection errors
     late_starts: int = 0  # requests sent more than 100 ms after they were due
@@ -126,6 +127,7 @@ async def normal_traffic(port: int, token: str, rate: float, seconds: float) -> 
                     result.statuses[status] = result.statuses.get(status, 0) + 1
                     if 200 <= status < 300:
                         result.latencies.append(time.perf_counter() - due)
+                        result.due.append(due - started)
                 due += interval
         finally:
             await conn.close()
@@ -165,6 +167,22 @@ async def slow_client(
                     out.closed_without_answer += 1
             answer.cancel()
             writer.transport.abort()
+
+
+def percentiles(latencies: list[float]) -> dict:
+    ordered = sorted(latencies)
+
+    def pct(p: float) -> float:
+        if not ordered:
+            return float("nan")
+        return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))] * 1000
+
+    return {
+        "requests": len(ordered),
+        "p50_ms": round(pct(50), 2),
+        "p99_ms": round(pct(99), 2),
+        "max_ms": round(ordered[-1] * 1000, 2) if ordered else None,
+    }
 
 
 def summary(normal: Normal, seconds: float) -> dict:
@@ -225,6 +243,53 @@ async def run_once(app: Server, tokens: dict[str, str], args: argparse.Namespace
     return result
 
 
+async def run_interleaved(app: Server, tokens: dict[str, str], args: argparse.Namespace) -> dict:
+    """Normal traffic for twice `--seconds`, slow clients on in every second window of `--interleave`
+    seconds: both conditions sample the same minutes of the machine's load."""
+    body = json.dumps({"title": "x" * (SLOW_BODY_BYTES - 20)}).encode()[:SLOW_BODY_BYTES]
+    head = (
+        f"POST /api/v1/tickets HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {tokens['customer']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    total, window = 2 * args.seconds, args.interleave
+    slow_result = Slow()
+
+    async def windows(started: float) -> None:
+        index = 0
+        while (begin := started + index * window) < started + total:
+            end = min(begin + window, started + total)
+            if index % 2 == 1:
+                await asyncio.gather(
+                    *(
+                        slow_client(app.port, head, body, args.slow_byte_seconds, end, slow_result)
+                        for _ in range(args.slow)
+                    )
+                )
+            await asyncio.sleep(max(0.0, end - time.perf_counter()))
+            index += 1
+
+    cpu_before = loadgen.cpu_seconds([app.pid])
+    began = time.perf_counter()
+    # normal_traffic's schedule starts 0.2 s after it is called.
+    controller = asyncio.create_task(windows(began + 0.2))
+    normal = await normal_traffic(app.port, tokens["employee"], args.rate, total)
+    elapsed = time.perf_counter() - began
+    cpu = loadgen.cpu_seconds([app.pid]) - cpu_before
+    await controller
+    on = [lat for lat, due in zip(normal.latencies, normal.due, strict=True) if int(due // window) % 2 == 1]
+    off = [lat for lat, due in zip(normal.latencies, normal.due, strict=True) if int(due // window) % 2 == 0]
+    result = summary(normal, elapsed)
+    result.update(
+        slow_clients=args.slow,
+        server_cpu_ms_per_request=round(cpu * 1000 / max(1, result["requests"]), 2),
+        load_average_1min_after=round(os.getloadavg()[0], 2),
+        without_slow=percentiles(off),
+        with_slow=percentiles(on),
+        slow=asdict(slow_result),
+    )
+    return result
+
+
 def print_run(name: str, r: dict) -> None:
     print(
         f"  {name:<22} {r['requests']:>6} req ({r['req_per_s']}/s)  p50 {r['p50_ms']:>7.2f} ms  "
@@ -241,6 +306,39 @@ def print_run(name: str, r: dict) -> None:
             f"  {'':<22} slow clients: {s['connections']} connections, {s['body_bytes_sent']} body bytes,"
             f" answers {s['statuses']}, closed without answer {s['closed_without_answer']}"
         )
+
+
+async def interleaved(app: Server, tokens: dict[str, str], args: argparse.Namespace) -> int:
+    runs = {}
+    for round_ in range(args.rounds):
+        key = f"interleaved #{round_ + 1}"
+        print(f"-> {key} ({2 * args.seconds:.0f} s, windows of {args.interleave:.0f} s)", flush=True)
+        r = runs[key] = await run_interleaved(app, tokens, args)
+        for part in ("without_slow", "with_slow"):
+            x = r[part]
+            print(
+                f"  {part:<14} {x['requests']:>6} req  p50 {x['p50_ms']:>7.2f} ms  p99 {x['p99_ms']:>7.2f} ms"
+                f"  max {x['max_ms']:>8.2f} ms"
+            )
+        print(
+            f"  statuses {r['statuses']}, conn errors {r['failures']}, late {r['late_starts']}, server CPU"
+            f" {r['server_cpu_ms_per_request']} ms/request, load average {r['load_average_1min_after']}"
+        )
+        s = r["slow"]
+        print(f"  slow clients: {s['connections']} connections, answers {s['statuses']}")
+    app.stop()
+    ratios = [r["with_slow"]["p99_ms"] / r["without_slow"]["p99_ms"] for r in runs.values()]
+    server_errors = sum(n for r in runs.values() for s, n in r["statuses"].items() if int(s) >= 500)
+    slow_5xx = sum(n for r in runs.values() for s, n in r["slow"]["statuses"].items() if int(s) >= 500)
+    print(
+        f"\np99 with slow clients / without, per round: {', '.join(f'{x:.2f}' for x in ratios)} (target <= 2)"
+    )
+    print(f"5xx answers to normal traffic: {server_errors}; to slow clients: {slow_5xx} (target 0)")
+    out = DATA_DIR / f"slow_clients-interleaved-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
+    out.write_text(json.dumps({"args": vars(args), "runs": runs, "p99_ratios": ratios}, indent=2))
+    print("wrote", out)
+    ratio = sorted(ratios)[len(ratios) // 2]
+    return 0 if ratio <= 2 and server_errors == 0 and slow_5xx == 0 else 1
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -270,6 +368,8 @@ async def main(args: argparse.Namespace) -> int:
         print(f"app on {HOST}:{port}, pid {app.pid}; warm-up ...", flush=True)
         await normal_traffic(port, tokens["employee"], args.rate, 5)
         runs = {}
+        if args.interleave:
+            return await interleaved(app, tokens, args)
         for round_ in range(args.rounds):
             for name, slow in (("normal only", 0), (f"with {args.slow} slow", args.slow)):
                 key = f"{name} #{round_ + 1}"
@@ -312,5 +412,12 @@ if __name__ == "__main__":
     parser.add_argument("--slow", type=int, default=20, help="slow clients at any time")
     parser.add_argument("--slow-byte-seconds", type=float, default=1.0, help="seconds between body bytes")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--interleave",
+        type=float,
+        default=0,
+        help="instead of separate runs: one run of twice --seconds, slow clients on in every second"
+        " window of this many seconds",
+    )
     parser.add_argument("--app-log-level", default="WARNING")
     raise SystemExit(run_async(main(parser.parse_args())))
