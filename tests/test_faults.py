@@ -405,3 +405,23 @@ async def test_embedded_worker_keeps_mail_through_smtp_and_database_outages(
         assert len(smtp.recorder.received) == 1
     finally:
         smtp.stop()
+
+
+async def test_only_an_unavailable_database_is_503_a_wrong_statement_stays_500(behind_proxy: Served):
+    """503 tells a client to try again; for a bug that would only repeat the failure."""
+    app = behind_proxy.app
+
+    @app.get("/wrong-statement")
+    async def wrong_statement() -> None:
+        async with app.state.context.database.engine.connect() as conn:
+            await conn.execute(text("SELECT * FROM no_such_table"))
+
+    @app.get("/timeout-elsewhere")
+    async def timeout_elsewhere() -> None:
+        raise TimeoutError("a call to some other service timed out")
+
+    for path in ("/wrong-statement", "/timeout-elsewhere"):
+        r = await behind_proxy.client.get(path)
+        assert r.status_code == 500, (path, r.text)
+        assert r.headers["content-type"].startswith(PROBLEM) and "retry-after" not in r.headers
+        assert "no_such_table" not in r.text

@@ -28,8 +28,8 @@ async def live() -> Health:
     "/health/ready", name="system:ready", responses=problem_responses(503), summary="The database answers"
 )
 async def ready(request: Request) -> Health:
-    """Answers within `BLINK_READY_TIMEOUT_SECONDS` even when the database stalls: a probe that hangs
-    tells an orchestrator nothing."""
+    # Bounded by BLINK_READY_TIMEOUT_SECONDS even when the database stalls: a probe that hangs tells
+    # an orchestrator nothing.
     context = request.app.state.context
     try:
         async with asyncio.timeout(context.settings.ready_timeout_seconds):
