@@ -129,9 +129,9 @@ async def history(
     """The entries (already limited to `history_condition`) with ids outside the user's scope as null."""
     known: dict[str, set[uuid.UUID]] = {}
     for field, check in SCOPED_FIELDS.items():
-        ids = {_as_id(v) for e in entries if e.field == field for v in (e.old_value, e.new_value)}
-        ids.discard(None)
-        known[field] = await check(session, principal, ids) if ids else set()  # type: ignore[arg-type]
+        named = (_as_id(v) for e in entries if e.field == field for v in (e.old_value, e.new_value))
+        ids = {i for i in named if i is not None}
+        known[field] = await check(session, principal, ids) if ids else set()
 
     def shown(field: str, value: Any) -> Any:
         return value if _as_id(value) in known[field] else None
