@@ -522,10 +522,9 @@ async def test_history_shows_customer_users_public_events_only(client, world):
     assert mine.status_code == 200, mine.text
     events = mine.json()["items"]
     fields = {e["field"] for e in events}
-    assert "status" in fields
-    assert not {"assignee_id", "due_date"} & fields, events
-    assert "teuer" not in mine.text and "2031-02-03" not in mine.text
-    assert str(world.employee_a.id) not in [e.get("new_value") for e in events]
+    # What the ticket shows (status, assignee, due date), the history shows changing; notes never.
+    assert {"status", "assignee_id", "due_date"} <= fields, events
+    assert "teuer" not in mine.text
     assert "Techniker kommt Dienstag" in mine.text
     assert world.employee_a.email not in mine.text
 

@@ -195,7 +195,11 @@ async def update_ticket(
 async def ticket_history(
     session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, page: Pagination
 ) -> Page[HistoryEntry]:
-    """Who changed what, newest first; customer users see public events only."""
+    """Who changed what, newest first.
+
+    Customer users see changes of the ticket's fields, public comments and attachments, never internal
+    notes; a ticket type not enabled for their customer or a site not assigned to them shows as null.
+    """
     return await service.ticket_history(session, principal, ticket_id, page)
 
 
