@@ -135,7 +135,11 @@ async def create_employee(
         locale=body.locale,
         tenants=tenants,
         permission_groups=groups,
-        password_hash=await ctx.passwords.hash(body.password) if body.password else None,
+        password_hash=(
+            await identity.hash_new_password(ctx, body.password, email=email, name=body.name)
+            if body.password is not None
+            else None
+        ),
     )
     session.add(employee)
     await flush_unique(session, "An account with this e-mail address exists already.")
