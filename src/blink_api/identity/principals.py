@@ -95,13 +95,23 @@ def why_not_template_manager(principal: Principal) -> str | None:
 # `insight:manage` could give it to itself through a group, or strip it from everyone who has it.
 
 
+def _named(permissions: frozenset[str]) -> tuple[str, str]:
+    """`the permission 'x'` or `the permissions 'x' and 'y'`, and the pronoun that goes with it."""
+    quoted = [f"'{p}'" for p in sorted(permissions)]
+    if len(quoted) == 1:
+        return f"the permission {quoted[0]}", "it"
+    return f"the permissions {', '.join(quoted[:-1])} and {quoted[-1]}", "them"
+
+
 def why_not_grant(principal: EmployeePrincipal, before: Iterable[str], after: Iterable[str]) -> str | None:
     """A change of a group's (or an account's) permissions from `before` to `after`."""
     own, old, new = principal.permissions_in_force, frozenset(before), frozenset(after)
-    if (permission := min(new - old - own, default=None)) is not None:
-        return f"You cannot grant the permission '{permission}': you do not hold it yourself."
-    if (permission := min(old - new - own, default=None)) is not None:
-        return f"You cannot take away the permission '{permission}': you do not hold it yourself."
+    if lacking := new - old - own:
+        named, them = _named(lacking)
+        return f"You cannot grant {named}: you do not hold {them} yourself."
+    if lacking := old - new - own:
+        named, them = _named(lacking)
+        return f"You cannot take away {named}: you do not hold {them} yourself."
     return None
 
 
@@ -112,15 +122,17 @@ def why_not_change_holding(principal: EmployeePrincipal, before: Holding, after:
     if reason is not None:
         return reason
     own = principal.permissions_in_force
-    if (permission := min(after.in_force - before.in_force - own, default=None)) is not None:
+    if lacking := after.in_force - before.in_force - own:
+        named, them = _named(lacking)
         return (
-            f"Making this employee an administrator puts the permission '{permission}' in force, "
-            "and you do not hold it yourself."
+            f"Making this employee an administrator puts {named} in force, "
+            f"and you do not hold {them} yourself."
         )
-    if (permission := min(before.in_force - after.in_force - own, default=None)) is not None:
+    if lacking := before.in_force - after.in_force - own:
+        named, them = _named(lacking)
         return (
-            f"Taking administrator rights from this employee takes away the permission '{permission}', "
-            "and you do not hold it yourself."
+            f"Taking administrator rights from this employee takes away {named}, "
+            f"and you do not hold {them} yourself."
         )
     return None
 
@@ -131,11 +143,9 @@ def why_not_manage_account(principal: EmployeePrincipal, target: Holding, action
 
     `action` completes "You cannot ... an employee", e.g. "change the password of".
     """
-    if (permission := min(target.permissions - principal.permissions_in_force, default=None)) is not None:
-        return (
-            f"You cannot {action} an employee holding the permission '{permission}': "
-            "you do not hold it yourself."
-        )
+    if lacking := target.permissions - principal.permissions_in_force:
+        named, them = _named(lacking)
+        return f"You cannot {action} an employee holding {named}: you do not hold {them} yourself."
     return None
 
 
