@@ -129,6 +129,19 @@ async def test_the_accounts_own_name_is_refused(client, world, path):
     assert r.json()["errors"][0]["type"] == "password_too_weak"
 
 
+async def test_longest_password_is_accepted_and_logs_in(client, world):
+    """Only the first characters are estimated (the estimate's cost grows steeply with length), and
+    the whole password is what logs in."""
+    long_password = ("Kraniche ziehen im Herbst über die Elbe nach Süden " * 6)[:256]
+    url = f"{API}/employees/{world.employee_a.id}"
+    r = await client.patch(url, json={"password": long_password}, headers=world.admin.headers)
+    assert r.status_code == 200, r.text
+    assert (await login(client, world.employee_a.email, long_password)).status_code == 200
+    assert (await login(client, world.employee_a.email, long_password[:64])).status_code == 401
+    r = await client.patch(url, json={"password": long_password + "x"}, headers=world.admin.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "password"]
+
+
 async def test_the_rule_is_in_the_contract(client):
     document = (await client.get("/openapi.json")).json()
     schema = document["components"]["schemas"]["PasswordSet"]["properties"]["password"]
