@@ -1,8 +1,8 @@
-"""What one process shares between requests: settings, database, hashing, tokens, file storage."""
+"""What one process shares between requests: settings, database, hashing, tokens, file storage, rates."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from blink_api.config import Settings
 from blink_api.db import Database
 from blink_api.identity.security import Passwords, Tokens
+from blink_api.ratelimit import RateLimiter
 from blink_api.storage import Storage
 
 
@@ -20,6 +21,7 @@ class AppContext:
     passwords: Passwords
     tokens: Tokens
     storage: Storage
+    rate_limiter: RateLimiter = field(default_factory=RateLimiter)
 
 
 async def get_context(request: Request) -> AppContext:

@@ -24,6 +24,7 @@ from blink_api.forms.schemas import (
 )
 from blink_api.identity.dependencies import CurrentEmployee, Public, TemplateManager
 from blink_api.pagination import Page, Pagination
+from blink_api.ratelimit import per_client, retry_after_responses
 
 templates_router = APIRouter(prefix="/form-templates", tags=["form-templates"])
 
@@ -186,9 +187,14 @@ async def submission_pdf(
 public_router = APIRouter(prefix="/public/forms", tags=["public-forms"], dependencies=[Public])
 
 
-@public_router.get("/{token}", name="public-forms:read", responses=problem_responses(404, 422))
+@public_router.get(
+    "/{token}",
+    name="public-forms:read",
+    dependencies=[per_client("public-forms:read", "public_form_reads_per_minute")],
+    responses={**problem_responses(404, 422), **retry_after_responses(429)},
+)
 async def read_public_form(session: DbSession, token: str) -> PublicForm:
-    """A published public form, for anyone with the link."""
+    """A published public form, for anyone with the link. Limited per client address (429 beyond)."""
     return await service.public_form(session, token)
 
 
@@ -196,12 +202,13 @@ async def read_public_form(session: DbSession, token: str) -> PublicForm:
     "/{token}/submissions",
     name="public-forms:submit",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(404, 422),
+    dependencies=[per_client("public-forms:submit", "public_form_submissions_per_minute")],
+    responses={**problem_responses(404, 422), **retry_after_responses(429)},
 )
 async def submit_public_form(
     session: DbSession, token: str, body: PublicSubmissionCreate
 ) -> PublicSubmissionRead:
-    """Completed at once; never raises tickets."""
+    """Completed at once; never raises tickets. Limited per client address (429 beyond)."""
     submission = await service.public_submission(session, token, body)
     assert submission.completed_at is not None
     return PublicSubmissionRead(id=submission.id, status="completed", completed_at=submission.completed_at)

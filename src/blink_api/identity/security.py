@@ -1,13 +1,16 @@
-"""Password hashing (Argon2, off the event loop) and signed access tokens."""
+"""Password hashing (Argon2, off the event loop, a bounded number at once) and signed access tokens."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import anyio.to_thread
 import jwt
@@ -15,13 +18,24 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from blink_api.config import Settings
+from blink_api.errors import ServiceUnavailable
+
+T = TypeVar("T")
 
 TOKEN_ALGORITHM = "HS256"
 TOKEN_AUDIENCE = "blink-api"
 
 
 class Passwords:
-    """Argon2id hashing; every call runs in a worker thread so the event loop keeps serving."""
+    """Argon2id hashing; every call runs in a worker thread so the event loop keeps serving.
+
+    Each hash takes `argon2_memory_kib` and a core for a while, so at most `password_hash_concurrency`
+    run at once in a process. A call that cannot start within `password_hash_wait_seconds` is refused
+    with 503 and `Retry-After` instead of queueing: a burst of log-ins costs bounded memory and
+    answers quickly, and everything else the process serves stays fast.
+    """
+
+    RETRY_AFTER_SECONDS = 1
 
     def __init__(self, settings: Settings) -> None:
         self._hasher = PasswordHasher(
@@ -29,14 +43,34 @@ class Passwords:
             memory_cost=settings.argon2_memory_kib,
             parallelism=settings.argon2_parallelism,
         )
+        self._slots = asyncio.Semaphore(settings.password_hash_concurrency)
+        self._wait_seconds = settings.password_hash_wait_seconds
         # Verified against when the e-mail is unknown, so that costs the same as a wrong password.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
 
     async def hash(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self._hasher.hash, password)
+        return await self._bounded(self._hasher.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
-        return await anyio.to_thread.run_sync(self._verify, password_hash, password)
+        return await self._bounded(self._verify, password_hash, password)
+
+    async def _bounded(self, function: Callable[..., T], *args: Any) -> T:
+        if self._slots.locked():
+            try:
+                async with asyncio.timeout(self._wait_seconds):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise ServiceUnavailable(
+                    "Too many passwords are being checked at the moment; try again shortly.",
+                    headers={"Retry-After": str(self.RETRY_AFTER_SECONDS)},
+                ) from None
+        else:
+            await self._slots.acquire()
+        try:
+            # A cancelled caller still waits for its thread, so the slot is only freed with the memory.
+            return await anyio.to_thread.run_sync(function, *args)
+        finally:
+            self._slots.release()
 
     def _verify(self, password_hash: str | None, password: str) -> bool:
         try:

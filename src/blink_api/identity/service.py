@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -10,9 +9,10 @@ import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.context import AppContext
-from blink_api.errors import Invalid, TooManyRequests, Unauthorized
+from blink_api.errors import Invalid, Unauthorized
 from blink_api.identity import password_policy
 from blink_api.identity import repository as repo
+from blink_api.identity import throttling
 from blink_api.identity.models import Account
 from blink_api.identity.principals import CustomerUserPrincipal, Principal
 from blink_api.identity.schemas import Me, Token
@@ -25,30 +25,28 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def login(ctx: AppContext, session: AsyncSession, username: str, password: str) -> Token:
-    email = normalize_email(username)
-    locked = await repo.locked_until(session, email)
-    if locked is not None:
-        wait = max(1, math.ceil((locked - datetime.now(UTC)).total_seconds()))
-        raise TooManyRequests(
-            f"Too many failed log-ins for this address; try again in {wait} seconds.", retry_after=wait
-        )
-    account = await repo.get_account_by_email(session, email)
+async def login(ctx: AppContext, session: AsyncSession, username: str, password: str, client: str) -> Token:
+    """Check the password of `username` tried from the client address `client` (see throttling).
+
+    Throttle state and account are read on a session of their own, closed before the password is
+    checked: no pooled connection waits on Argon2. `session` is only used once the password is right.
+    """
+    email = normalize_email(username)[:320]
+    async with ctx.database.sessionmaker() as own:
+        standing = await repo.login_standing(own, email, client, trusted_days=ctx.settings.login_trusted_days)
+        throttling.ensure_may_try(standing)
+        account = await repo.get_account_by_email(own, email) if email else None
     # Unknown addresses are verified against a dummy hash: same cost, same answer.
     password_ok = await ctx.passwords.verify(account.password_hash if account else None, password)
     if account is None or not password_ok or not account.is_active:
         # Counted in a transaction of its own: the refused request's transaction rolls back.
         async with ctx.database.sessionmaker.begin() as own:
-            await repo.record_failed_login(
-                own,
-                email,
-                max_failures=ctx.settings.login_max_failures,
-                lockout_seconds=ctx.settings.login_lockout_seconds,
-            )
+            await throttling.record_failure(own, ctx.settings, email, client)
         raise Unauthorized(LOGIN_REFUSED)
-    await repo.clear_failed_logins(session, email)
+    if not standing.recently_succeeded:
+        await repo.record_successful_login(session, email, client)
     if account.password_hash and ctx.passwords.needs_rehash(account.password_hash):
-        account.password_hash = await ctx.passwords.hash(password)
+        await repo.update_password_hash(session, account.id, await ctx.passwords.hash(password))
     return Token(
         access_token=ctx.tokens.issue(account.id, account.token_version),
         expires_in=int(ctx.tokens.ttl.total_seconds()),
