@@ -10,7 +10,8 @@ failures are counted three ways, in PostgreSQL so that every API process sees th
   the address is locked the same doubling way. This stops one client trying many accounts.
 - per **e-mail address**, over all client addresses: from `login_account_max_failures` failures on,
   each further failure holds the account for `login_account_delay_seconds`, no longer. This slows a
-  guess spread over many addresses without ever locking the account for long.
+  guess spread over many addresses without ever locking the account for long: an owner at a new
+  address waits at most that long per attempt.
 
 An address the account logged in from successfully within `login_trusted_days` is trusted for it:
 only its own pair lock applies there, so neither an attack on the account from elsewhere nor a
