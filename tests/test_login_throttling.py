@@ -136,6 +136,20 @@ async def test_the_lock_doubles_for_a_persisting_attacker_and_stays_within_an_ho
     assert waits[-1] > 3000
 
 
+@pytest.mark.parametrize(
+    "username",
+    [lambda n: " " * (n % 3 + 1), lambda n: f"{n}" + "a" * 300 + "@" + "b" * 300 + ".test"],
+    ids=["blank", "overlong"],
+)
+async def test_usernames_no_account_can_have_are_refused_and_counted_for_the_address(
+    app, world, ctx, username
+):
+    async with client_from(app, ATTACKER) as attacker:
+        for attempt in range(ctx.settings.login_address_max_failures):
+            assert_refused(await login(attacker, username(attempt), "guess"))
+        retry_after(await login(attacker, world.employee_b.email, world.employee_b.password))
+
+
 # -- many attackers, one victim --------------------------------------------------------------------
 
 

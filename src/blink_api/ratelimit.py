@@ -18,6 +18,7 @@ import ipaddress
 import math
 import random
 import time
+from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
@@ -125,14 +126,13 @@ def _too_many(wait: float) -> TooManyRequests:
     )
 
 
-def per_client(bucket: str, per_minute: str) -> Any:
-    """A dependency allowing each client address `settings.<per_minute>` requests a minute in `bucket`."""
+def per_client(bucket: str, per_minute: Callable[[Settings], int]) -> Any:
+    """A dependency allowing each client address `per_minute(settings)` requests a minute in `bucket`."""
 
     async def limit_rate(request: Request) -> None:
         ctx = request.app.state.context
-        settings: Settings = ctx.settings
         await ctx.rate_limiter.hit(
-            ctx.database, bucket, client_address(request), limit=getattr(settings, per_minute), period=60.0
+            ctx.database, bucket, client_address(request), limit=per_minute(ctx.settings), period=60.0
         )
 
     return Depends(limit_rate)

@@ -190,7 +190,7 @@ public_router = APIRouter(prefix="/public/forms", tags=["public-forms"], depende
 @public_router.get(
     "/{token}",
     name="public-forms:read",
-    dependencies=[per_client("public-forms:read", "public_form_reads_per_minute")],
+    dependencies=[per_client("public-forms:read", lambda settings: settings.public_form_reads_per_minute)],
     responses={**problem_responses(404, 422), **retry_after_responses(429)},
 )
 async def read_public_form(session: DbSession, token: str) -> PublicForm:
@@ -202,7 +202,9 @@ async def read_public_form(session: DbSession, token: str) -> PublicForm:
     "/{token}/submissions",
     name="public-forms:submit",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[per_client("public-forms:submit", "public_form_submissions_per_minute")],
+    dependencies=[
+        per_client("public-forms:submit", lambda settings: settings.public_form_submissions_per_minute)
+    ],
     responses={**problem_responses(404, 422), **retry_after_responses(429)},
 )
 async def submit_public_form(

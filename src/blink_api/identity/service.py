@@ -31,9 +31,11 @@ async def login(ctx: AppContext, session: AsyncSession, username: str, password:
     Throttle state and account are read on a session of their own, closed before the password is
     checked: no pooled connection waits on Argon2. `session` is only used once the password is right.
     """
-    email = normalize_email(username)[:320]
+    email = normalize_email(username)
+    # Counted under at most the longest e-mail address an account can have.
+    key = email[:320]
     async with ctx.database.sessionmaker() as own:
-        standing = await repo.login_standing(own, email, client, trusted_days=ctx.settings.login_trusted_days)
+        standing = await repo.login_standing(own, key, client, trusted_days=ctx.settings.login_trusted_days)
         throttling.ensure_may_try(standing)
         account = await repo.get_account_by_email(own, email) if email else None
     # Unknown addresses are verified against a dummy hash: same cost, same answer.
@@ -41,7 +43,7 @@ async def login(ctx: AppContext, session: AsyncSession, username: str, password:
     if account is None or not password_ok or not account.is_active:
         # Counted in a transaction of its own: the refused request's transaction rolls back.
         async with ctx.database.sessionmaker.begin() as own:
-            await throttling.record_failure(own, ctx.settings, email, client)
+            await throttling.record_failure(own, ctx.settings, key, client)
         raise Unauthorized(LOGIN_REFUSED)
     if not standing.recently_succeeded:
         await repo.record_successful_login(session, email, client)
