@@ -6,6 +6,7 @@ Callers come from distinct client addresses (the ASGI client host) as they would
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -148,6 +149,31 @@ async def test_usernames_no_account_can_have_are_refused_and_counted_for_the_add
         for attempt in range(ctx.settings.login_address_max_failures):
             assert_refused(await login(attacker, username(attempt), "guess"))
         retry_after(await login(attacker, world.employee_b.email, world.employee_b.password))
+
+
+async def test_one_client_logging_in_over_and_over_is_limited_even_with_the_right_password(
+    app, world, ctx, argon2_runs
+):
+    # A customer user who knows its own password still must not keep the hashing busy.
+    user = world.customer_user_x
+    per_minute = ctx.settings.login_attempts_per_minute
+    async with client_from(app, "203.0.113.150") as hammer:
+        started, served = time.monotonic(), 0
+        while (r := await login(hammer, user.email, user.password)).status_code == 200:
+            served += 1
+            # At once `per_minute`, then one more every 60 / `per_minute` seconds.
+            refills = (time.monotonic() - started) * per_minute / 60
+            assert served <= per_minute + math.ceil(refills), "never limited"
+        assert served >= per_minute
+        assert retry_after(r) <= 60 / per_minute + 1
+        hashed = len(argon2_runs)
+        for _ in range(20):
+            retry_after(await login(hammer, user.email, user.password))
+        assert len(argon2_runs) == hashed
+
+    async with client_from(app, OWNER_HOME) as other:
+        r = await login(other, world.employee_a.email, world.employee_a.password)
+    assert r.status_code == 200, r.text
 
 
 # -- many attackers, one victim --------------------------------------------------------------------

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
         default=900, ge=1, validation_alias=_env("BLINK_LOGIN_FAILURE_WINDOW_SECONDS")
     )
     login_trusted_days: int = Field(default=90, ge=0, validation_alias=_env("BLINK_LOGIN_TRUSTED_DAYS"))
+    # Every log-in costs a password hash, right or wrong: one client address gets this many a minute.
+    login_attempts_per_minute: int = Field(
+        default=30, ge=1, validation_alias=_env("BLINK_LOGIN_ATTEMPTS_PER_MINUTE")
+    )
     # Argon2 runs at most this many at once per process (each takes `argon2_memory_kib`); a log-in
     # that cannot start within `password_hash_wait_seconds` answers 503 with Retry-After.
     password_hash_concurrency: int = Field(

@@ -11,7 +11,7 @@ from blink_api.errors import problem_responses
 from blink_api.identity import service
 from blink_api.identity.dependencies import CurrentPrincipal, Public
 from blink_api.identity.schemas import Me, PasswordSet, Token
-from blink_api.ratelimit import client_address, retry_after_responses
+from blink_api.ratelimit import client_address, per_client, retry_after_responses
 
 router = APIRouter(tags=["auth"])
 
@@ -19,7 +19,7 @@ router = APIRouter(tags=["auth"])
 @router.post(
     "/auth/token",
     name="auth:token",
-    dependencies=[Public],
+    dependencies=[Public, per_client("auth:token", lambda settings: settings.login_attempts_per_minute)],
     responses={**problem_responses(401, 422), **retry_after_responses(429, 503)},
     summary="Log in with e-mail and password (OAuth2 password flow)",
 )
@@ -33,8 +33,9 @@ async def issue_token(
 
     Repeated failures answer 429 with `Retry-After` for a while: for this e-mail address from the
     caller's address, for the caller's address after failures on many e-mail addresses, and briefly
-    for an e-mail address that fails from many addresses (not where it logged in before). 503 with
-    `Retry-After` when too many passwords are being checked at once.
+    for an e-mail address that fails from many addresses (not where it logged in before). Log-ins
+    from one address are limited per minute, right or wrong. 503 with `Retry-After` when too many
+    passwords are being checked at once.
     """
     return await service.login(ctx, session, form.username, form.password, client_address(request))
 

@@ -18,6 +18,8 @@ only its own pair lock applies there, so neither an attack on the account from e
 neighbour behind the same address trying other accounts keeps the owner out. A failure is
 forgotten once it, and the lock it caused, lie `login_failure_window_seconds` back; a success
 clears the pair's count. Requests refused for a lock cost no password hash and are not counted.
+Besides, every log-in, right or wrong, costs a hash: the token route also limits how many one
+client address may send a minute (`login_attempts_per_minute`, see blink_api.ratelimit).
 """
 
 from __future__ import annotations
