@@ -10,9 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.context import AppContext
 from blink_api.errors import Invalid, Unauthorized
-from blink_api.identity import password_policy
+from blink_api.identity import password_policy, throttling
 from blink_api.identity import repository as repo
-from blink_api.identity import throttling
 from blink_api.identity.models import Account
 from blink_api.identity.principals import CustomerUserPrincipal, Principal
 from blink_api.identity.schemas import Me, Token
