@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import text
 
 from blink_api.app import create_app
 from tests.conftest import make_settings
@@ -115,8 +116,6 @@ async def test_locked_attempts_are_answered_without_running_argon2(app, world, c
 
 
 async def test_the_lock_doubles_for_a_persisting_attacker_and_stays_within_an_hour(app, world, ctx, database):
-    from sqlalchemy import text
-
     owner = world.employee_a
     async with client_from(app, ATTACKER) as attacker:
         for attempt in range(ctx.settings.login_max_failures):

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from blink_api.app import create_app
 from blink_api.forms.models import FormSubmission
@@ -141,8 +141,6 @@ async def test_the_limit_is_shared_by_every_api_process(
 async def test_the_rate_recovers_with_time(tmp_path, database_url, database, client, world, ctx):
     # Three a minute: one submission every 20 s after the first three; checked on a short clock by
     # letting the client's allowance lie in the past rather than waiting for it.
-    from sqlalchemy import text
-
     manager = await make_manager(ctx, world)
     elements = [{"key": "name", "type": "text", "label": "Ihr Name", "required": True}]
     draft = await create_template(client, manager, template_body(elements, is_public=True, name="Kurz"))
