@@ -314,10 +314,11 @@ async def test_logins_beyond_the_hashing_bound_answer_503_at_once_instead_of_que
         *logins, (me, me_took) = await asyncio.gather(*(attempt(n) for n in range(10)), meanwhile())
 
     assert slow_argon2() == bound
+    statuses = [r.status_code for r, _ in logins]
+    assert set(statuses) == {401, 503}, statuses
     refused = [(r, took) for r, took in logins if r.status_code == 503]
-    checked = [r for r, _ in logins if r.status_code == 401]
-    assert len(checked) == bound, [r.status_code for r, _ in logins]
-    assert len(refused) == 10 - bound
+    # Two rounds of hashing at the very most: nobody queued for a slot.
+    assert len(refused) >= 10 - 2 * bound, statuses
     for r, took in refused:
         assert retry_after(r, 503) >= 1
         # Answered long before a single hash (1.5 s) could have finished.
@@ -336,10 +337,11 @@ async def test_a_refusal_for_capacity_does_not_count_as_a_failed_login(
     ) as app:
         async with client_from(app, ATTACKER) as c:
             results = await asyncio.gather(*(login(c, owner.email, "guess") for _ in range(8)))
-            assert sorted(r.status_code for r in results) == [401] + [503] * 7
+            statuses = [r.status_code for r in results]
+            assert set(statuses) == {401, 503} and statuses.count(503) >= 4, statuses
         async with client_from(app, ATTACKER) as c:
             r = await login(c, owner.email, owner.password)
-    # Seven refusals for capacity and a failure are below the limit of five failures.
+    # Only the checked guesses count, fewer than the five failures that lock the pair.
     assert r.status_code == 200, r.text
 
 
