@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     public_form_submissions_per_minute: int = Field(
         default=10, ge=1, validation_alias=_env("BLINK_PUBLIC_FORM_SUBMISSIONS_PER_MINUTE")
     )
+    # Image decoding at upload and PDF rendering: how many run at once in one process (each may take a
+    # few hundred MB for a moment), and how long a request waits for its turn before 503/429.
+    render_concurrency: int = Field(default=2, ge=1, validation_alias=_env("BLINK_RENDER_CONCURRENCY"))
+    render_wait_seconds: float = Field(
+        default=2.0, ge=0, le=60, validation_alias=_env("BLINK_RENDER_WAIT_SECONDS")
+    )
 
     log_level: str = Field(default="INFO", validation_alias=_env("LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_env("BLINK_LOG_JSON"))

@@ -1,4 +1,5 @@
-"""What one process shares between requests: settings, database, hashing, tokens, file storage, rates."""
+"""What one process shares between requests: settings, database, hashing, tokens, file storage, rates,
+the bound on renders."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from blink_api.capacity import Gate
 from blink_api.config import Settings
 from blink_api.db import Database
 from blink_api.identity.security import Passwords, Tokens
@@ -21,6 +23,8 @@ class AppContext:
     passwords: Passwords
     tokens: Tokens
     storage: Storage
+    # Image normalisation and PDF rendering share one bound: together they are what costs memory.
+    renders: Gate
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
 
 

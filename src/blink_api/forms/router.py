@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from blink_api.attachments.router import content_disposition
+from blink_api.attachments.router import download_headers, stored_file
 from blink_api.context import Ctx
 from blink_api.db import DbSession
 from blink_api.errors import problem_responses
@@ -64,7 +64,7 @@ async def replace_template(
     session: DbSession, manager: TemplateManager, template_id: uuid.UUID, body: TemplateCreate
 ) -> TemplateRead:
     """Replaces the draft; when the latest version is published, this becomes the next version."""
-    return await service.update_template(session, template_id, body)
+    return await service.update_template(session, manager, template_id, body)
 
 
 @templates_router.patch(
@@ -74,7 +74,7 @@ async def update_template(
     session: DbSession, manager: TemplateManager, template_id: uuid.UUID, body: TemplateUpdate
 ) -> TemplateRead:
     """Changes the draft; when the latest version is published, this becomes the next version."""
-    return await service.update_template(session, template_id, body)
+    return await service.update_template(session, manager, template_id, body)
 
 
 @templates_router.post(
@@ -86,7 +86,7 @@ async def publish_template(
     session: DbSession, manager: TemplateManager, template_id: uuid.UUID
 ) -> TemplateRead:
     """Freezes the latest version, which submissions are filled against; a public template gets its link."""
-    return await service.publish_template(session, template_id)
+    return await service.publish_template(session, manager, template_id)
 
 
 @templates_router.delete(
@@ -118,12 +118,13 @@ async def list_submissions(
     "",
     name="form-submissions:create",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
 )
 async def create_submission(
     ctx: Ctx, session: DbSession, employee: CurrentEmployee, body: SubmissionCreate
 ) -> SubmissionRead:
-    """Filled against the template's published version. With `complete: true` it is completed at once."""
+    """Filled against the template's published version. With `complete: true` it is completed at once
+    (see `complete`)."""
     submission = await service.create_submission(ctx, session, employee, body)
     return await service.read_submission(session, submission)
 
@@ -153,13 +154,15 @@ async def update_submission(
 @submissions_router.post(
     "/{submission_id}/complete",
     name="form-submissions:complete",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
 )
 async def complete_submission(
     ctx: Ctx, session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID
 ) -> SubmissionRead:
     """Atomic and once: every visible, answered ticket element raises one ticket on the submission's site,
-    with the filled form attached as PDF where the element says so. Completing again answers the same."""
+    with the filled form attached as PDF where the element says so. Completing again answers the same.
+    The PDF is rendered now, once, and kept; while too many renders run, 503 (429 while the caller's own
+    runs) with `Retry-After`, and nothing is completed."""
     submission = await service.complete_submission(ctx, session, employee, submission_id)
     return await service.read_submission(session, submission)
 
@@ -168,19 +171,27 @@ async def complete_submission(
     "/{submission_id}/pdf",
     name="form-submissions:pdf",
     response_class=Response,
-    responses={**problem_responses(401, 403, 404, 422), 200: {"content": {"application/pdf": {}}}},
+    responses={**problem_responses(401, 403, 404, 422, 429, 503), 200: {"content": {"application/pdf": {}}}},
 )
 async def submission_pdf(
     ctx: Ctx, session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID
 ) -> Response:
-    name, data = await service.submission_pdf(ctx, session, employee, submission_id)
+    """A completed submission: the PDF stored at completion, as it was then. A draft: rendered now;
+    while too many renders run, 503 (or 429 while the caller's own render runs) with `Retry-After`."""
+    document = await service.submission_pdf(ctx, session, employee, submission_id)
+    if document.storage_key is not None:
+        return await stored_file(
+            ctx.storage,
+            document.storage_key,
+            filename=document.filename,
+            content_type="application/pdf",
+            size=document.size,
+        )
+    assert document.data is not None
     return Response(
-        data,
+        document.data,
         media_type="application/pdf",
-        headers={
-            "Content-Disposition": content_disposition(name, "application/pdf"),
-            "X-Content-Type-Options": "nosniff",
-        },
+        headers=download_headers(document.filename, "application/pdf", document.size),
     )
 
 
