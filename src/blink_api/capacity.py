@@ -17,22 +17,24 @@ from blink_api.errors import ServiceUnavailable, TooManyRequests
 T = TypeVar("T")
 
 
-async def _acquire(lock: anyio.Semaphore | anyio.Lock, seconds: float) -> bool:
+async def _acquire(semaphore: anyio.Semaphore, seconds: float) -> bool:
     """Take it at once when free, else wait at most `seconds`; False when it stayed taken."""
     try:
-        lock.acquire_nowait()
+        semaphore.acquire_nowait()
         return True
     except anyio.WouldBlock:
         pass
     with anyio.move_on_after(seconds):
-        await lock.acquire()
+        await semaphore.acquire()
         return True
     return False
 
 
 @dataclass
 class _Caller:
-    lock: anyio.Lock = field(default_factory=anyio.Lock)
+    # A semaphore, not a lock: a lock refuses outright a second acquire from the task that holds it,
+    # where the caller's next job is to wait for its turn (or get 429).
+    turn: anyio.Semaphore = field(default_factory=lambda: anyio.Semaphore(1))
     users: int = 0
 
 
@@ -61,7 +63,7 @@ class Gate:
         mine = self._callers.setdefault(caller, _Caller())
         mine.users += 1
         try:
-            if not await _acquire(mine.lock, self.wait_seconds):
+            if not await _acquire(mine.turn, self.wait_seconds):
                 raise TooManyRequests(
                     f"Your previous {self.what} is still running; try again shortly.",
                     retry_after=self.retry_after,
@@ -77,7 +79,7 @@ class Gate:
                 finally:
                     self._slots.release()
             finally:
-                mine.lock.release()
+                mine.turn.release()
         finally:
             mine.users -= 1
             if mine.users == 0:
