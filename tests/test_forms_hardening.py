@@ -22,6 +22,7 @@ from tests.forms_helpers import (
     make_filler,
     make_manager,
     pdf_image_count,
+    pdf_reader,
     pdf_text,
     photo_jpeg,
     published,
@@ -88,6 +89,9 @@ async def test_a_completed_pdf_is_served_from_storage_without_rendering(client, 
     assert r.content == stored and int(r.headers["content-length"]) == len(stored)
     assert r.headers["content-type"] == "application/pdf"
     assert "Sauberkeit" in pdf_text(r.content) and pdf_image_count(r.content) == 2
+    # The pictures in it are small, whatever was uploaded.
+    embedded = [image.image for page in pdf_reader(r.content).pages for image in page.images]
+    assert embedded and all(max(picture.size) <= 1200 for picture in embedded)
     # The stored object is what is served: replaced behind the API's back, the download follows it.
     marker = stored.replace(b"%%EOF", b"%%EOF\n% stored object\n")
 
@@ -394,3 +398,31 @@ def test_content_disposition_is_one_safe_line_for_any_name(name, ascii_name, enc
     header = content_disposition(name, "application/pdf")
     assert header == f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
     assert header.isprintable() and header.isascii()
+
+
+async def test_the_service_keeps_answering_while_a_draft_renders(client, world, ctx):
+    elements = [*PHOTO_FORM, {"key": "bemerkung", "type": "textarea", "label": "Bemerkung"}]
+    manager = await make_manager(ctx, world)
+    filler = await make_filler(ctx, world)
+    template = await published(client, manager, template_body(elements))
+    photo = await upload_id(client, filler, photo_jpeg(2048, 1536), "IMG_3002.JPG")
+    remark = "Treppenhaus: Handläufe staubig, Glastüren mit Fingerabdrücken, Fußmatte verrutscht. " * 220
+    r = await submit(
+        client, filler, template["id"], world.site_a1.id, {"foto": photo, "bemerkung": remark[:19_000]}
+    )
+    assert r.status_code == 201, r.text
+    render = asyncio.create_task(
+        client.get(f"{API}/form-submissions/{r.json()['id']}/pdf", headers=filler.headers)
+    )
+    answered_during_render = 0
+    async with asyncio.timeout(20):
+        # The gate offers no event to wait for: poll until the render has its turn.
+        while ctx.renders.busy == 0 and not render.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+        while not render.done():
+            r = await client.get("/health/live")
+            assert r.status_code == 200
+            answered_during_render += 1 if not render.done() else 0
+            await asyncio.sleep(0.01)
+    assert (await render).status_code == 200
+    assert answered_during_render >= 1
