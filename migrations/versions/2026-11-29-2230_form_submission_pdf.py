@@ -4,8 +4,8 @@ The filled form is rendered once and its stored object served from then on, inst
 again for every download.
 
 Revision ID: 3f6a2c91d4b8
-Revises: 5b1d0c3a9e77
-Create Date: 2026-11-29 22:10:00+00:00
+Revises: c41e7a2d9f03
+Create Date: 2026-11-29 22:30:00+00:00
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "3f6a2c91d4b8"
-down_revision: str | None = "5b1d0c3a9e77"
+down_revision: str | None = "c41e7a2d9f03"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
