@@ -426,3 +426,34 @@ async def test_the_service_keeps_answering_while_a_draft_renders(client, world, 
             await asyncio.sleep(0.01)
     assert (await render).status_code == 200
     assert answered_during_render >= 1
+
+
+async def test_an_upload_name_with_controls_and_bidi_overrides_is_stored_and_sent_as_one_clean_line(
+    client, world
+):
+    # Sent raw: a client library would escape these itself. A bell, and a right-to-left override that
+    # shows "bild\u202egpj.png" as "bildgnp.jpg".
+    name = "bild\x07\u202egpj.png"
+    boundary = "grenze-7f3a"
+    body = (
+        (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="files"; filename="{name}"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + signature_png()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    r = await client.post(
+        f"{API}/uploads",
+        headers={**world.employee_a.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        content=body,
+    )
+    assert r.status_code == 201, r.text
+    item = r.json()["items"][0]
+    assert item["filename"] == "bild gpj.png"
+    r = await client.get(f"{API}/attachments/{item['id']}/content", headers=world.employee_a.headers)
+    assert (
+        r.headers["content-disposition"]
+        == "inline; filename=\"bild gpj.png\"; filename*=UTF-8''bild%20gpj.png"
+    )
