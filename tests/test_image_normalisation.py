@@ -198,3 +198,21 @@ async def test_uploads_beyond_the_render_bound_answer_503_quickly(client, world,
     # Once the slot is free, the same upload goes through.
     r = await upload(client, world.employee_a, photo_jpeg(640, 480), "foto.jpg")
     assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize(
+    ("chunks", "inflated"), [(1, 8_000_000), (8, 900_000)], ids=["one-big", "eight-small"]
+)
+async def test_a_png_whose_text_chunks_inflate_to_megabytes_is_refused(client, world, ctx, chunks, inflated):
+    # A few KB on the wire, over 7 MB of text once inflated: more than any picture needs to carry.
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (10, 120, 200)).save(buffer, "PNG")
+    plain = buffer.getvalue()
+    text = b"Comment\x00\x00" + zlib.compress(b"A" * inflated, 9)
+    chunk = struct.pack(">I", len(text)) + b"zTXt" + text + struct.pack(">I", zlib.crc32(b"zTXt" + text))
+    bomb = plain[:33] + chunk * chunks + plain[33:]  # right after the header chunk
+    assert len(bomb) < 20_000
+    r = await upload(client, world.employee_a, bomb, "kommentar.png")
+    assert_problem(r, 415)
+    async with ctx.database.sessionmaker() as s:
+        assert (await s.scalars(select(Attachment))).all() == []
