@@ -216,3 +216,13 @@ async def test_a_png_whose_text_chunks_inflate_to_megabytes_is_refused(client, w
     assert_problem(r, 415)
     async with ctx.database.sessionmaker() as s:
         assert (await s.scalars(select(Attachment))).all() == []
+
+
+async def test_a_16_bit_grey_scan_keeps_its_greys(client, world, ctx):
+    buffer = io.BytesIO()
+    Image.new("I;16", (300, 200), 40_000).save(buffer, "PNG")  # about 61 % grey
+    r = await upload(client, world.employee_a, buffer.getvalue(), "scan.png")
+    assert r.status_code == 201, r.text
+    _, data = await stored(ctx, r.json()["items"][0]["id"])
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.mode == "L" and 150 <= image.getpixel((10, 10)) <= 160

@@ -47,7 +47,10 @@ def _plain(image: Image.Image) -> Image.Image:
         return image
     if image.mode in ("P", "PA") or "transparency" in image.info:
         return image.convert("RGBA")
-    if image.mode == "1" or image.mode.startswith("I") or image.mode == "F":
+    if image.mode.startswith("I"):
+        # 16-bit grey (PNG): scaled to 8 bits, not clipped to white above 255.
+        return image.convert("I").point(lambda value: value / 256).convert("L")
+    if image.mode in ("1", "F"):
         return image.convert("L")
     return image.convert("RGB")
 
