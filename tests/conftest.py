@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -14,6 +14,7 @@ from blink_api.app import create_app
 from blink_api.config import Settings
 from blink_api.context import AppContext
 from blink_api.db import Base, Database
+from blink_api.ratelimit import RateLimiter
 from tests.database import fresh_database, migrate, transaction_pooler
 from tests.factories import World, build_world
 
@@ -82,6 +83,15 @@ async def _clean_tables(database: Database) -> AsyncIterator[None]:
         raw = await conn.get_raw_connection()
         # asyncpg runs an argument-less script in one round trip.
         await raw.driver_connection.execute(_CLEANUP)
+
+
+@pytest.fixture(autouse=True)
+def _forget_refusals(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A process remembers whom its rate limits refused; the tables are emptied, so forget that too."""
+    ctx = request.getfixturevalue("ctx") if "app" in request.fixturenames else None
+    yield
+    if ctx is not None:
+        ctx.rate_limiter = RateLimiter()
 
 
 @pytest.fixture

@@ -531,8 +531,9 @@ async def test_concurrent_completions_raise_the_tickets_once(client, world, ctx)
 
 
 async def test_a_ticket_type_of_another_tenant_fails_the_whole_completion(client, world, ctx):
-    manager = await make_manager(ctx, world)
     async with ctx.database.sessionmaker.begin() as s:
+        # A manager of both tenants may name both tenants' types in one template.
+        manager = await make_employee(s, ctx, tenants=[world.tenant_a, world.tenant_b], permissions=[MANAGE])
         # Works for both tenants, so the site is in scope and only the type is wrong.
         filler = await make_employee(s, ctx, tenants=[world.tenant_a, world.tenant_b], name="Pendler")
     elements = [

@@ -522,10 +522,9 @@ async def test_history_shows_customer_users_public_events_only(client, world):
     assert mine.status_code == 200, mine.text
     events = mine.json()["items"]
     fields = {e["field"] for e in events}
-    assert "status" in fields
-    assert not {"assignee_id", "due_date"} & fields, events
-    assert "teuer" not in mine.text and "2031-02-03" not in mine.text
-    assert str(world.employee_a.id) not in [e.get("new_value") for e in events]
+    # What the ticket shows (status, assignee, due date), the history shows changing; notes never.
+    assert {"status", "assignee_id", "due_date"} <= fields, events
+    assert "teuer" not in mine.text
     assert "Techniker kommt Dienstag" in mine.text
     assert world.employee_a.email not in mine.text
 
@@ -767,7 +766,13 @@ async def test_site_documents_filtered_newest_first_and_downloadable(client, wor
 
     for a, data in ((pdf, PDF), (photo, png), (jpg, jpeg)):
         got = await client.get(f"{API}/attachments/{a['id']}/content", headers=cux)
-        assert got.status_code == 200 and got.content == data, got.text
+        assert got.status_code == 200, got.text
+        if a is pdf:
+            assert got.content == data
+            continue
+        # Images are stored re-encoded (see test_image_normalisation): the same picture, not the bytes.
+        with Image.open(io.BytesIO(got.content)) as served, Image.open(io.BytesIO(data)) as sent:
+            assert (served.format, served.size) == (sent.format, sent.size)
     # Filtered out by content type: not downloadable either.
     assert_problem(await client.get(f"{API}/attachments/{text_file['id']}/content", headers=cux), 404)
     assert_problem(await client.get(f"{API}/attachments/{elsewhere['id']}/content", headers=cux), 404)

@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from blink_api import __version__, bootstrap
 from blink_api.attachments.router import router as attachments_router
 from blink_api.attachments.router import uploads_router
+from blink_api.capacity import Gate
 from blink_api.config import Settings, get_settings
 from blink_api.context import AppContext
 from blink_api.customers.router import router as customers_router
@@ -136,6 +137,7 @@ async def build_context(settings: Settings, database: Database) -> AppContext:
         passwords=passwords,
         tokens=tokens,
         storage=storage_from_settings(settings),
+        renders=Gate(settings.render_concurrency, settings.render_wait_seconds, what="render"),
     )
 
 

@@ -17,6 +17,7 @@ from blink_api.identity.models import (
     PermissionGroup,
     customer_user_sites,
 )
+from blink_api.identity.password_policy import why_not_password
 from blink_api.identity.security import Passwords
 from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
@@ -42,10 +43,17 @@ async def _all_permissions_group(session: AsyncSession) -> PermissionGroup:
     return group
 
 
+class WeakPassword(ValueError):
+    """A password for an administrator made outside the API breaks the rule the API enforces."""
+
+
 async def create_admin(
     session: AsyncSession, passwords: Passwords, *, email: str, password: str, name: str = "Administrator"
 ) -> Employee:
-    """An administrator holding every permission."""
+    """An administrator holding every permission, with a password the API would accept too."""
+    reason = why_not_password(password, (email, name))
+    if reason is not None:
+        raise WeakPassword(reason)
     group = await _all_permissions_group(session)
     admin = Employee(
         email=email.strip().lower(),
@@ -61,11 +69,18 @@ async def create_admin(
 
 
 async def bootstrap_admin(session: AsyncSession, passwords: Passwords, email: str, password: str) -> bool:
-    """Create the configured administrator on a start with no employee yet."""
+    """Create the configured administrator on a start with no employee yet.
+
+    A password that the API would refuse stops the start, rather than leave an administrator with a
+    password easy to guess: the operator sees why at once and chooses another.
+    """
     await _lock(session)
     if await session.scalar(select(exists().where(Employee.id.is_not(None)))):
         return False
-    await create_admin(session, passwords, email=email, password=password)
+    try:
+        await create_admin(session, passwords, email=email, password=password)
+    except WeakPassword as exc:
+        raise WeakPassword(f"BLINK_BOOTSTRAP_ADMIN_PASSWORD is refused: {exc}") from exc
     log.info("bootstrap administrator created", extra={"email": email})
     return True
 

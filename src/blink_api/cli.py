@@ -93,16 +93,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
-    from blink_api.bootstrap import create_admin
+    from blink_api.bootstrap import WeakPassword, create_admin
     from blink_api.db import Database, resolve_database_url
+    from blink_api.identity.password_policy import MIN_LENGTH
     from blink_api.identity.repository import email_taken
     from blink_api.identity.security import Passwords
 
     settings = get_settings()
-    password = args.password or getpass.getpass("Password (at least 8 characters): ")
-    if len(password) < 8:
-        print("error: the password needs at least 8 characters", file=sys.stderr)
-        return 2
+    prompt = f"Password (at least {MIN_LENGTH} characters, hard to guess): "
+    password = args.password or getpass.getpass(prompt)
 
     async def run() -> int:
         database = Database(
@@ -121,6 +120,9 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
                 )
             print(f"administrator {admin.email} created ({admin.id})")
             return 0
+        except WeakPassword as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         finally:
             await database.dispose()
 

@@ -1,5 +1,6 @@
 """Runtime configuration, read from environment variables and an optional `.env` file."""
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,8 +50,37 @@ class Settings(BaseSettings):
     password_token_ttl_hours: int = Field(
         default=72, ge=1, validation_alias=_env("BLINK_PASSWORD_TOKEN_TTL_HOURS")
     )
+    # Log-in throttling (see blink_api.identity.throttling): failures are counted per (account, client
+    # address) pair, per client address and per account, within one window.
     login_max_failures: int = Field(default=5, ge=1, validation_alias=_env("BLINK_LOGIN_MAX_FAILURES"))
     login_lockout_seconds: int = Field(default=60, ge=1, validation_alias=_env("BLINK_LOGIN_LOCKOUT_SECONDS"))
+    login_address_max_failures: int = Field(
+        default=20, ge=1, validation_alias=_env("BLINK_LOGIN_ADDRESS_MAX_FAILURES")
+    )
+    login_account_max_failures: int = Field(
+        default=10, ge=1, validation_alias=_env("BLINK_LOGIN_ACCOUNT_MAX_FAILURES")
+    )
+    login_account_delay_seconds: int = Field(
+        default=15, ge=1, validation_alias=_env("BLINK_LOGIN_ACCOUNT_DELAY_SECONDS")
+    )
+    login_failure_window_seconds: int = Field(
+        default=900, ge=1, validation_alias=_env("BLINK_LOGIN_FAILURE_WINDOW_SECONDS")
+    )
+    login_trusted_days: int = Field(default=90, ge=0, validation_alias=_env("BLINK_LOGIN_TRUSTED_DAYS"))
+    # Every log-in costs a password hash, right or wrong: one client address gets this many a minute.
+    login_attempts_per_minute: int = Field(
+        default=30, ge=1, validation_alias=_env("BLINK_LOGIN_ATTEMPTS_PER_MINUTE")
+    )
+    # Argon2 runs at most this many at once per process (each takes `argon2_memory_kib`); a log-in
+    # that cannot start within `password_hash_wait_seconds` answers 503 with Retry-After.
+    password_hash_concurrency: int = Field(
+        default_factory=lambda: min(4, os.cpu_count() or 1),
+        ge=1,
+        validation_alias=_env("BLINK_PASSWORD_HASH_CONCURRENCY"),
+    )
+    password_hash_wait_seconds: float = Field(
+        default=0.5, ge=0, le=30, validation_alias=_env("BLINK_PASSWORD_HASH_WAIT_SECONDS")
+    )
     argon2_time_cost: int = Field(default=3, ge=1, validation_alias=_env("BLINK_ARGON2_TIME_COST"))
     argon2_memory_kib: int = Field(default=65536, ge=8, validation_alias=_env("BLINK_ARGON2_MEMORY_KIB"))
     argon2_parallelism: int = Field(default=4, ge=1, validation_alias=_env("BLINK_ARGON2_PARALLELISM"))
@@ -80,6 +110,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, validation_alias=_env("BLINK_MAX_BODY_BYTES"))
     max_upload_bytes: int = Field(
         default=25_000_000, ge=1024, validation_alias=_env("BLINK_MAX_UPLOAD_BYTES")
+    )
+    # Anonymous public-form requests per client address and minute (see blink_api.ratelimit).
+    public_form_reads_per_minute: int = Field(
+        default=60, ge=1, validation_alias=_env("BLINK_PUBLIC_FORM_READS_PER_MINUTE")
+    )
+    public_form_submissions_per_minute: int = Field(
+        default=10, ge=1, validation_alias=_env("BLINK_PUBLIC_FORM_SUBMISSIONS_PER_MINUTE")
+    )
+    # Image decoding at upload and PDF rendering: how many run at once in one process (each may take a
+    # few hundred MB for a moment), and how long a request waits for its turn before 503/429.
+    render_concurrency: int = Field(default=2, ge=1, validation_alias=_env("BLINK_RENDER_CONCURRENCY"))
+    render_wait_seconds: float = Field(
+        default=2.0, ge=0, le=60, validation_alias=_env("BLINK_RENDER_WAIT_SECONDS")
     )
 
     # A body must arrive within this allowance plus one second per `body_min_bytes_per_second` bytes

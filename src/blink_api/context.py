@@ -1,15 +1,18 @@
-"""What one process shares between requests: settings, database, hashing, tokens, file storage."""
+"""What one process shares between requests: settings, database, hashing, tokens, file storage, rates,
+the bound on renders."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from blink_api.capacity import Gate
 from blink_api.config import Settings
 from blink_api.db import Database
 from blink_api.identity.security import Passwords, Tokens
+from blink_api.ratelimit import RateLimiter
 from blink_api.storage import Storage
 
 
@@ -20,6 +23,9 @@ class AppContext:
     passwords: Passwords
     tokens: Tokens
     storage: Storage
+    # Image normalisation and PDF rendering share one bound: together they are what costs memory.
+    renders: Gate
+    rate_limiter: RateLimiter = field(default_factory=RateLimiter)
 
 
 async def get_context(request: Request) -> AppContext:

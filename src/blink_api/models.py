@@ -15,6 +15,7 @@ from blink_api.identity.models import (
     PermissionGroup,
 )
 from blink_api.notifications.models import OutboxMessage
+from blink_api.ratelimit import RateLimitState
 from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
@@ -38,6 +39,7 @@ __all__ = [
     "OutboxMessage",
     "PasswordToken",
     "PermissionGroup",
+    "RateLimitState",
     "Site",
     "Tenant",
     "Ticket",

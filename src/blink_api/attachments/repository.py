@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.attachments.models import Attachment
 from blink_api.documents.repository import document_scope
@@ -43,3 +44,10 @@ def attachment_by_id(principal: Principal, attachment_id: uuid.UUID) -> Select[A
 
 def of_ticket(ticket_id: uuid.UUID) -> Select[Any]:
     return select(Attachment).where(Attachment.ticket_id == ticket_id)
+
+
+async def lock_submission_status(session: AsyncSession, submission_id: uuid.UUID) -> str | None:
+    """The status of the form submission a photo belongs to, its row locked until the transaction ends."""
+    return await session.scalar(
+        select(FormSubmission.status).where(FormSubmission.id == submission_id).with_for_update()
+    )

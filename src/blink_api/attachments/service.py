@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from fastapi import UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from blink_api.attachments import images, sniffing
 from blink_api.attachments import repository as repo
-from blink_api.attachments import sniffing
 from blink_api.attachments.models import Attachment
 from blink_api.attachments.schemas import AttachmentRead
-from blink_api.errors import Forbidden, Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
+from blink_api.context import AppContext
+from blink_api.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
 from blink_api.identity.principals import CustomerUserPrincipal, Principal
 from blink_api.pagination import Page, PageParams, paginate
 from blink_api.storage import CHUNK, Storage
@@ -42,8 +43,11 @@ async def _size_and_digest(upload: UploadFile) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-async def check_files(files: list[UploadFile], max_bytes: int) -> list[CheckedFile]:
-    """Every file checked before any is stored: size, sniffed type against the allow-list, image size."""
+async def check_files(ctx: AppContext, principal: Principal, files: list[UploadFile]) -> list[CheckedFile]:
+    """Every file checked before any is stored: size, sniffed type against the allow-list, image size.
+    Images are then normalised (see `images`), in the caller's turn for renders: what is stored, and
+    its size and digest, is the bounded copy."""
+    max_bytes = ctx.settings.max_upload_bytes
     if not files:
         raise Invalid.at(["body", "files"], "Send at least one file.")
     if len(files) > MAX_FILES_PER_REQUEST:
@@ -70,7 +74,19 @@ async def check_files(files: list[UploadFile], max_bytes: int) -> list[CheckedFi
             if pixels > sniffing.MAX_IMAGE_PIXELS:
                 raise PayloadTooLarge(f"'{name}' has more than {sniffing.MAX_IMAGE_PIXELS} pixels.")
         checked.append(CheckedFile(upload, name, content_type, size, sha256))
+    for file in checked:
+        if file.content_type in sniffing.IMAGE_TYPES:
+            await _normalise(ctx, principal, file)
     return checked
+
+
+async def _normalise(ctx: AppContext, principal: Principal, file: CheckedFile) -> None:
+    try:
+        image = await ctx.renders.run(principal.id, images.normalise, file.upload.file, file.content_type)
+    except images.UnreadableImage as exc:
+        raise UnsupportedMediaType(f"'{file.filename}' is not a readable image.") from exc
+    file.upload = UploadFile(image.file, size=image.size, filename=file.filename)
+    file.size, file.sha256 = image.size, image.sha256
 
 
 async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
@@ -138,6 +154,15 @@ async def delete_attachment(session: AsyncSession, principal: Principal, attachm
     attachment = await get_attachment(session, principal, attachment_id)
     if isinstance(principal, CustomerUserPrincipal) and attachment.created_by != principal.id:
         raise Forbidden("Customer users can delete only the attachments they added.")
+    if attachment.form_submission_id is not None:
+        # Locked like completion locks it: a deletion and a completion never interleave.
+        status = await repo.lock_submission_status(session, attachment.form_submission_id)
+        if status == "completed":
+            raise Conflict(
+                "The file is a photo or signature of a completed form submission, which no longer changes."
+            )
+        if attachment.created_by != principal.id:
+            raise Forbidden("Only the person filling in the form can remove its photos and signatures.")
     if attachment.ticket_id is not None:
         ticket_repo.add_event(
             session,

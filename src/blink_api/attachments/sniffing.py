@@ -6,7 +6,7 @@ import unicodedata
 from typing import BinaryIO
 
 import filetype
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 MAX_IMAGE_PIXELS = 50_000_000
 HEAD_BYTES = 64 * 1024
@@ -30,6 +30,10 @@ ALLOWED_TYPES = IMAGE_TYPES | {
 
 # Keeps Pillow itself from decoding anything absurd should some path ever decode an upload.
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+# Compressed PNG chunks (text, colour profiles) inflate far beyond their size; Pillow's defaults allow
+# 64 MB of them per image. Their text is never kept; a colour profile fits in far less.
+PngImagePlugin.MAX_TEXT_CHUNK = 1024 * 1024
+PngImagePlugin.MAX_TEXT_MEMORY = 4 * 1024 * 1024
 
 
 def sniff(head: bytes, filename: str) -> str:
@@ -94,13 +98,29 @@ def image_pixels(file: BinaryIO) -> int | None:
         file.seek(position)
 
 
-def display_name(filename: str | None) -> str:
-    """The client's file name, kept only as a harmless display name (never a path)."""
-    name = unicodedata.normalize("NFC", filename or "")
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C" and ch not in '<>:"|?*')
-    name = name.strip().lstrip(".").strip()
+def _name_char(ch: str) -> str:
+    category = unicodedata.category(ch)
+    if category == "Cc":
+        return " "
+    if category[0] == "C" or ch in '<>:"|?*':
+        return ""
+    return ch
+
+
+def display_name(name: str | None, *, path: bool = True, fallback: str = "attachment") -> str:
+    """A name safe to show, to store and to put into a header: one line, no control or invisible
+    format characters, none of the characters file systems refuse, at most 200 characters.
+
+    A client's file name (`path`) is only ever a display name, never a path: its last segment is kept.
+    Any other name (a form template's) keeps its words, its slashes becoming dashes."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/")
+    name = name.rsplit("/", 1)[-1] if path else name.replace("/", "-")
+    # Line breaks and other controls separate words; invisible format characters (bidi overrides
+    # that turn "gpj.exe" around) go. Every kind of whitespace run becomes one space.
+    name = "".join(_name_char(ch) for ch in name)
+    name = " ".join(name.split()).lstrip(".").strip()
     if len(name) > 200:
         stem, dot, ext = name.rpartition(".")
         name = (stem[: 200 - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 else name[:200]
-    return name or "attachment"
+    return name or fallback

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import EmailStr, Field, StringConstraints
 
+from blink_api.identity.password_policy import DESCRIPTION as PASSWORD_RULE
+from blink_api.identity.schemas import NewPassword
 from blink_api.schema_types import Input, Name, Output
 
 
@@ -32,11 +34,10 @@ Locale = Literal["de", "en"]
 class CustomerUserCreate(Input):
     email: EmailStr
     name: Name
-    password: str | None = Field(
+    password: NewPassword | None = Field(
         default=None,
-        min_length=8,
-        max_length=256,
-        description="Without a password, an invitation mail with a single-use set-password link is sent.",
+        description="Without a password, an invitation mail with a single-use set-password link is sent. "
+        + PASSWORD_RULE,
     )
     locale: Locale = "de"
 
@@ -44,7 +45,7 @@ class CustomerUserCreate(Input):
 class CustomerUserUpdate(Input):
     email: EmailStr = Field(default=None)
     name: Name = Field(default=None)
-    password: str = Field(default=None, min_length=8, max_length=256, description="Logs out every session.")
+    password: NewPassword = Field(default=None, description="Logs out every session. " + PASSWORD_RULE)
     is_active: bool = Field(default=None, description="Deactivating takes effect on the very next request.")
     locale: Locale = Field(default=None)
 

@@ -71,7 +71,11 @@ async def create_user(
         customer_id=customer_id,
         locale=body.locale,
         sites=[],
-        password_hash=await ctx.passwords.hash(body.password) if body.password else None,
+        password_hash=(
+            await identity.hash_new_password(ctx, body.password, email=email, name=body.name)
+            if body.password is not None
+            else None
+        ),
     )
     session.add(user)
     await flush_unique(session, _EMAIL_TAKEN)

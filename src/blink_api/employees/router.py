@@ -39,8 +39,11 @@ async def list_employees(
 async def create_employee(
     ctx: Ctx, session: DbSession, admin: AdminEmployee, body: EmployeeCreate
 ) -> EmployeeRead:
-    """Without `password`, the employee is mailed a single-use link to set one (`POST /auth/password`)."""
-    return EmployeeRead.model_validate(await service.create_employee(ctx, session, body))
+    """Without `password`, the employee is mailed a single-use link to set one (`POST /auth/password`).
+
+    403 when the new employee would hold a permission (through its groups) the caller does not hold.
+    """
+    return EmployeeRead.model_validate(await service.create_employee(ctx, session, admin, body))
 
 
 @router.get("/{employee_id}", name="employees:read", responses=problem_responses(401, 403, 404, 422))
@@ -54,7 +57,12 @@ async def read_employee(
 async def update_employee(
     ctx: Ctx, session: DbSession, admin: AdminEmployee, employee_id: uuid.UUID, body: EmployeeUpdate
 ) -> EmployeeRead:
-    """A new password or deactivation ends every session the employee has."""
+    """A new password or deactivation ends every session the employee has.
+
+    403 when the change grants or takes away a permission the caller does not hold (through
+    `permission_group_ids` or `is_admin`), or changes the password or e-mail address of, deactivates or
+    reactivates an employee holding such a permission.
+    """
     return EmployeeRead.model_validate(await service.update_employee(ctx, session, admin, employee_id, body))
 
 
@@ -65,7 +73,10 @@ async def update_employee(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def delete_employee(session: DbSession, admin: AdminEmployee, employee_id: uuid.UUID) -> None:
-    """Refused with 409 while the employee's work is on record; deactivate instead."""
+    """Refused with 409 while the employee's work is on record; deactivate instead.
+
+    403 for an employee holding a permission the caller does not hold.
+    """
     await service.delete_employee(session, admin, employee_id)
 
 
@@ -88,7 +99,8 @@ async def list_groups(
 async def create_group(
     session: DbSession, admin: AdminEmployee, body: PermissionGroupCreate
 ) -> PermissionGroupRead:
-    return PermissionGroupRead.model_validate(await service.create_group(session, body))
+    """403 for a permission the caller does not hold itself: nobody grants what it lacks."""
+    return PermissionGroupRead.model_validate(await service.create_group(session, admin, body))
 
 
 @groups_router.get(
@@ -108,7 +120,10 @@ async def read_group(
 async def update_group(
     session: DbSession, admin: AdminEmployee, permission_group_id: uuid.UUID, body: PermissionGroupUpdate
 ) -> PermissionGroupRead:
-    return PermissionGroupRead.model_validate(await service.update_group(session, permission_group_id, body))
+    """403 when adding or removing a permission the caller does not hold itself; renaming is free."""
+    return PermissionGroupRead.model_validate(
+        await service.update_group(session, admin, permission_group_id, body)
+    )
 
 
 @groups_router.delete(

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import EmailStr, Field
 
+from blink_api.identity.password_policy import DESCRIPTION as PASSWORD_RULE
+from blink_api.identity.schemas import NewPassword
 from blink_api.schema_types import Input, Name, Output
 
 Permission = Literal["insight:manage", "check:templates:manage"]
@@ -33,11 +35,10 @@ class PermissionGroupRead(Output):
 class EmployeeCreate(Input):
     email: EmailStr
     name: Name
-    password: str | None = Field(
+    password: NewPassword | None = Field(
         default=None,
-        min_length=8,
-        max_length=256,
-        description="Without a password, an invitation mail with a single-use set-password link is sent.",
+        description="Without a password, an invitation mail with a single-use set-password link is sent. "
+        + PASSWORD_RULE,
     )
     is_admin: bool = False
     tenant_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
@@ -51,7 +52,7 @@ class EmployeeCreate(Input):
 class EmployeeUpdate(Input):
     email: EmailStr = Field(default=None)
     name: Name = Field(default=None)
-    password: str = Field(default=None, min_length=8, max_length=256, description="Logs out every session.")
+    password: NewPassword = Field(default=None, description="Logs out every session. " + PASSWORD_RULE)
     is_admin: bool = Field(default=None)
     is_active: bool = Field(default=None, description="Deactivating logs the employee out everywhere.")
     tenant_ids: list[uuid.UUID] = Field(default=None, max_length=500)

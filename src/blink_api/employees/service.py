@@ -22,7 +22,14 @@ from blink_api.errors import Conflict
 from blink_api.identity import repository as identity_repo
 from blink_api.identity import service as identity
 from blink_api.identity.models import Employee, PermissionGroup
-from blink_api.identity.principals import EmployeePrincipal
+from blink_api.identity.principals import (
+    EmployeePrincipal,
+    Holding,
+    ensure,
+    why_not_change_holding,
+    why_not_grant,
+    why_not_manage_account,
+)
 from blink_api.notifications.service import enqueue_invitation
 from blink_api.pagination import Page, PageParams, paginate
 from blink_api.tenants.models import Tenant
@@ -49,7 +56,10 @@ def _group_exists(name: str) -> str:
     return f"A permission group named '{name}' exists already."
 
 
-async def create_group(session: AsyncSession, body: PermissionGroupCreate) -> PermissionGroup:
+async def create_group(
+    session: AsyncSession, principal: EmployeePrincipal, body: PermissionGroupCreate
+) -> PermissionGroup:
+    ensure(why_not_grant(principal, (), body.permissions))
     group = PermissionGroup(name=body.name, permissions=sorted(set(body.permissions)))
     session.add(group)
     await flush_unique(session, _group_exists(body.name))
@@ -57,10 +67,12 @@ async def create_group(session: AsyncSession, body: PermissionGroupCreate) -> Pe
 
 
 async def update_group(
-    session: AsyncSession, group_id: uuid.UUID, body: PermissionGroupUpdate
+    session: AsyncSession, principal: EmployeePrincipal, group_id: uuid.UUID, body: PermissionGroupUpdate
 ) -> PermissionGroup:
+    """Renaming is anyone's; what the group grants its members changes only within the caller's own."""
     group = await get_group(session, group_id)
     if body.permissions is not None:
+        ensure(why_not_grant(principal, group.permissions, body.permissions))
         body = body.model_copy(update={"permissions": sorted(set(body.permissions))})
     apply_changes(group, body)
     await flush_unique(session, _group_exists(group.name))
@@ -68,6 +80,7 @@ async def update_group(
 
 
 async def delete_group(session: AsyncSession, group_id: uuid.UUID) -> None:
+    """Only a group nobody holds can go (409 otherwise), so deleting one takes nothing from anyone."""
     group = await get_group(session, group_id)
     await delete_or_409(session, group, "The permission group")
 
@@ -91,12 +104,18 @@ async def get_employee(
     return await one_or_404(session, repo.employee_by_id(principal, employee_id), "Employee")
 
 
+def _holding(is_admin: bool, groups: list[PermissionGroup]) -> Holding:
+    return Holding(is_admin=is_admin, permissions=frozenset(p for g in groups for p in g.permissions))
+
+
 async def _require_free_email(session: AsyncSession, email: str, except_id: uuid.UUID | None = None) -> None:
     if await identity_repo.email_taken(session, email, except_id=except_id):
         raise Conflict("An account with this e-mail address exists already.")
 
 
-async def create_employee(ctx: AppContext, session: AsyncSession, body: EmployeeCreate) -> Employee:
+async def create_employee(
+    ctx: AppContext, session: AsyncSession, principal: EmployeePrincipal, body: EmployeeCreate
+) -> Employee:
     email = identity.normalize_email(body.email)
     await _require_free_email(session, email)
     tenants = await require_all_exist(session, Tenant, body.tenant_ids, ["body", "tenant_ids"], "tenant")
@@ -107,6 +126,7 @@ async def create_employee(ctx: AppContext, session: AsyncSession, body: Employee
         ["body", "permission_group_ids"],
         "permission group",
     )
+    ensure(why_not_change_holding(principal, _holding(False, []), _holding(body.is_admin, groups)))
     employee = Employee(
         email=email,
         name=body.name,
@@ -115,7 +135,11 @@ async def create_employee(ctx: AppContext, session: AsyncSession, body: Employee
         locale=body.locale,
         tenants=tenants,
         permission_groups=groups,
-        password_hash=await ctx.passwords.hash(body.password) if body.password else None,
+        password_hash=(
+            await identity.hash_new_password(ctx, body.password, email=email, name=body.name)
+            if body.password is not None
+            else None
+        ),
     )
     session.add(employee)
     await flush_unique(session, "An account with this e-mail address exists already.")
@@ -139,24 +163,38 @@ async def update_employee(
     employee_id: uuid.UUID,
     body: EmployeeUpdate,
 ) -> Employee:
+    """Every rule is checked before anything changes; tenants, name, locale and mail settings are any
+    administrator's to change (administrators serve every tenant anyway)."""
     employee = await get_employee(session, principal, employee_id)
     if employee.id == principal.id and (body.is_admin is False or body.is_active is False):
         raise Conflict("You cannot take away your own administrator rights or deactivate yourself.")
-    if body.email is not None:
-        body = body.model_copy(update={"email": identity.normalize_email(body.email)})
-        await _require_free_email(session, body.email, except_id=employee.id)
-    if body.tenant_ids is not None:
-        employee.tenants = await require_all_exist(
-            session, Tenant, body.tenant_ids, ["body", "tenant_ids"], "tenant"
-        )
+    before = _holding(employee.is_admin, employee.permission_groups)
+    groups = employee.permission_groups
     if body.permission_group_ids is not None:
-        employee.permission_groups = await require_all_exist(
+        groups = await require_all_exist(
             session,
             PermissionGroup,
             body.permission_group_ids,
             ["body", "permission_group_ids"],
             "permission group",
         )
+    is_admin = employee.is_admin if body.is_admin is None else body.is_admin
+    ensure(why_not_change_holding(principal, before, _holding(is_admin, groups)))
+    if body.email is not None:
+        body = body.model_copy(update={"email": identity.normalize_email(body.email)})
+    if body.email is not None and body.email != employee.email:
+        ensure(why_not_manage_account(principal, before, "change the e-mail address of"))
+        await _require_free_email(session, body.email, except_id=employee.id)
+    if body.password is not None:
+        ensure(why_not_manage_account(principal, before, "change the password of"))
+    if body.is_active is not None and body.is_active != employee.is_active:
+        ensure(why_not_manage_account(principal, before, "deactivate or reactivate"))
+    if body.tenant_ids is not None:
+        employee.tenants = await require_all_exist(
+            session, Tenant, body.tenant_ids, ["body", "tenant_ids"], "tenant"
+        )
+    if body.permission_group_ids is not None:
+        employee.permission_groups = groups
     changes = apply_changes(employee, body, skip={"password", "tenant_ids", "permission_group_ids"})
     if body.password is not None:
         await identity.set_password_hash(ctx, employee, body.password)
@@ -172,4 +210,6 @@ async def delete_employee(
     employee = await get_employee(session, principal, employee_id)
     if employee.id == principal.id:
         raise Conflict("You cannot delete yourself.")
+    holding = _holding(employee.is_admin, employee.permission_groups)
+    ensure(why_not_manage_account(principal, holding, "delete"))
     await delete_or_409(session, employee, "The employee")

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -69,6 +70,7 @@ class FormSubmission(IdMixin, TimestampMixin, Base):
             "(status = 'completed') = (completed_at IS NOT NULL)", name="completed_at_iff_completed"
         ),
         Index("ix_form_submissions_site_id_created_at", "site_id", "created_at"),
+        CheckConstraint("pdf_storage_key IS NULL OR status = 'completed'", name="pdf_only_when_completed"),
     )
 
     template_id: Mapped[uuid.UUID] = mapped_column(
@@ -85,3 +87,8 @@ class FormSubmission(IdMixin, TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(10), default="draft", server_default="draft")
     answers: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The filled form as PDF, rendered once when it is completed (or, for public-link submissions and
+    # older ones, at its first download) and served from storage ever after: it never changes.
+    pdf_storage_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    pdf_size: Mapped[int | None] = mapped_column(BigInteger)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))

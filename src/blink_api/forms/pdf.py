@@ -29,7 +29,8 @@ _fonts = Path(reportlab.__file__).parent / "fonts"
 pdfmetrics.registerFont(TTFont(FONT, str(_fonts / "Vera.ttf")))
 pdfmetrics.registerFont(TTFont(FONT_BOLD, str(_fonts / "VeraBd.ttf")))
 
-MAX_IMAGE_EDGE = 1400
+# 16 cm at about 190 dpi: sharp on paper, a few hundred kilobytes at most per picture.
+MAX_IMAGE_EDGE = 1200
 IMAGE_BOX = (16 * cm, 10 * cm)  # inside the 17 cm between the margins
 
 _body = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=13)
@@ -59,7 +60,7 @@ class FilledForm:
     elements: list[Any]
     answers: dict[str, Any]
     visible: set[str]
-    images: dict[str, bytes] = field(default_factory=dict)
+    images: dict[str, Picture | None] = field(default_factory=dict)
     tickets: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -80,24 +81,36 @@ def _answer_text(element: Any, value: Any) -> str:
     return str(value)
 
 
-def _image(data: bytes) -> Image | None:
-    """Scaled down before embedding, so a large photo costs neither time nor megabytes in the PDF."""
+@dataclass
+class Picture:
+    """A photo or signature as the page shows it: a small JPEG and its size in pixels."""
+
+    jpeg: bytes
+    width: int
+    height: int
+
+
+def picture(data: bytes) -> Picture | None:
+    """Scaled down before embedding, so a large photo costs neither time nor megabytes in the PDF;
+    None when the bytes are no readable image."""
     try:
-        with PILImage.open(io.BytesIO(data)) as picture:
-            picture.draft("RGB", (MAX_IMAGE_EDGE, MAX_IMAGE_EDGE))
-            picture.thumbnail((MAX_IMAGE_EDGE, MAX_IMAGE_EDGE))
+        with PILImage.open(io.BytesIO(data)) as source:
+            source.draft("RGB", (MAX_IMAGE_EDGE, MAX_IMAGE_EDGE))
+            source.thumbnail((MAX_IMAGE_EDGE, MAX_IMAGE_EDGE))
             # Transparent pixels (a signature pad's PNG) go on white paper, not black.
-            rgba = picture.convert("RGBA")
+            rgba = source.convert("RGBA")
             converted = PILImage.new("RGB", rgba.size, "white")
             converted.paste(rgba, mask=rgba.getchannel("A"))
             buffer = io.BytesIO()
             converted.save(buffer, "JPEG", quality=80)
-            width, height = converted.size
     except (OSError, ValueError, PILImage.DecompressionBombError):
         return None
-    scale = min(IMAGE_BOX[0] / width, IMAGE_BOX[1] / height, 1.0)
-    buffer.seek(0)
-    return Image(buffer, width=width * scale, height=height * scale)
+    return Picture(buffer.getvalue(), *converted.size)
+
+
+def _image(picture: Picture) -> Image:
+    scale = min(IMAGE_BOX[0] / picture.width, IMAGE_BOX[1] / picture.height, 1.0)
+    return Image(io.BytesIO(picture.jpeg), width=picture.width * scale, height=picture.height * scale)
 
 
 def render(form: FilledForm) -> bytes:
@@ -132,7 +145,8 @@ def render(form: FilledForm) -> bytes:
             continue
         story.append(text(element.label, _label))
         if element.type in ("photo", "signature") and element.key in form.images:
-            story.append(_image(form.images[element.key]) or text("(Bild nicht lesbar)", _answer))
+            shown = form.images[element.key]
+            story.append(_image(shown) if shown else text("(Bild nicht lesbar)", _answer))
         else:
             story.append(text(_answer_text(element, form.answers.get(element.key)), _answer))
         story.append(Spacer(1, 0.25 * cm))

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from blink_api.attachments.router import content_disposition
+from blink_api.attachments.router import download_headers, stored_file
 from blink_api.context import Ctx
 from blink_api.db import DbSession
 from blink_api.errors import problem_responses
@@ -24,6 +24,7 @@ from blink_api.forms.schemas import (
 )
 from blink_api.identity.dependencies import CurrentEmployee, Public, TemplateManager
 from blink_api.pagination import Page, Pagination
+from blink_api.ratelimit import per_client, retry_after_responses
 
 templates_router = APIRouter(prefix="/form-templates", tags=["form-templates"])
 
@@ -63,7 +64,7 @@ async def replace_template(
     session: DbSession, manager: TemplateManager, template_id: uuid.UUID, body: TemplateCreate
 ) -> TemplateRead:
     """Replaces the draft; when the latest version is published, this becomes the next version."""
-    return await service.update_template(session, template_id, body)
+    return await service.update_template(session, manager, template_id, body)
 
 
 @templates_router.patch(
@@ -73,7 +74,7 @@ async def update_template(
     session: DbSession, manager: TemplateManager, template_id: uuid.UUID, body: TemplateUpdate
 ) -> TemplateRead:
     """Changes the draft; when the latest version is published, this becomes the next version."""
-    return await service.update_template(session, template_id, body)
+    return await service.update_template(session, manager, template_id, body)
 
 
 @templates_router.post(
@@ -85,7 +86,7 @@ async def publish_template(
     session: DbSession, manager: TemplateManager, template_id: uuid.UUID
 ) -> TemplateRead:
     """Freezes the latest version, which submissions are filled against; a public template gets its link."""
-    return await service.publish_template(session, template_id)
+    return await service.publish_template(session, manager, template_id)
 
 
 @templates_router.delete(
@@ -117,12 +118,13 @@ async def list_submissions(
     "",
     name="form-submissions:create",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
 )
 async def create_submission(
     ctx: Ctx, session: DbSession, employee: CurrentEmployee, body: SubmissionCreate
 ) -> SubmissionRead:
-    """Filled against the template's published version. With `complete: true` it is completed at once."""
+    """Filled against the template's published version. With `complete: true` it is completed at once
+    (see `complete`)."""
     submission = await service.create_submission(ctx, session, employee, body)
     return await service.read_submission(session, submission)
 
@@ -152,13 +154,15 @@ async def update_submission(
 @submissions_router.post(
     "/{submission_id}/complete",
     name="form-submissions:complete",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
 )
 async def complete_submission(
     ctx: Ctx, session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID
 ) -> SubmissionRead:
     """Atomic and once: every visible, answered ticket element raises one ticket on the submission's site,
-    with the filled form attached as PDF where the element says so. Completing again answers the same."""
+    with the filled form attached as PDF where the element says so. Completing again answers the same.
+    The PDF is rendered now, once, and kept; while too many renders run, 503 (429 while the caller's own
+    runs) with `Retry-After`, and nothing is completed."""
     submission = await service.complete_submission(ctx, session, employee, submission_id)
     return await service.read_submission(session, submission)
 
@@ -167,28 +171,41 @@ async def complete_submission(
     "/{submission_id}/pdf",
     name="form-submissions:pdf",
     response_class=Response,
-    responses={**problem_responses(401, 403, 404, 422), 200: {"content": {"application/pdf": {}}}},
+    responses={**problem_responses(401, 403, 404, 422, 429, 503), 200: {"content": {"application/pdf": {}}}},
 )
 async def submission_pdf(
     ctx: Ctx, session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID
 ) -> Response:
-    name, data = await service.submission_pdf(ctx, session, employee, submission_id)
+    """A completed submission: the PDF stored at completion, as it was then. A draft: rendered now;
+    while too many renders run, 503 (or 429 while the caller's own render runs) with `Retry-After`."""
+    document = await service.submission_pdf(ctx, session, employee, submission_id)
+    if document.storage_key is not None:
+        return await stored_file(
+            ctx.storage,
+            document.storage_key,
+            filename=document.filename,
+            content_type="application/pdf",
+            size=document.size,
+        )
+    assert document.data is not None
     return Response(
-        data,
+        document.data,
         media_type="application/pdf",
-        headers={
-            "Content-Disposition": content_disposition(name, "application/pdf"),
-            "X-Content-Type-Options": "nosniff",
-        },
+        headers=download_headers(document.filename, "application/pdf", document.size),
     )
 
 
 public_router = APIRouter(prefix="/public/forms", tags=["public-forms"], dependencies=[Public])
 
 
-@public_router.get("/{token}", name="public-forms:read", responses=problem_responses(404, 422))
+@public_router.get(
+    "/{token}",
+    name="public-forms:read",
+    dependencies=[per_client("public-forms:read", lambda settings: settings.public_form_reads_per_minute)],
+    responses={**problem_responses(404, 422), **retry_after_responses(429)},
+)
 async def read_public_form(session: DbSession, token: str) -> PublicForm:
-    """A published public form, for anyone with the link."""
+    """A published public form, for anyone with the link. Limited per client address (429 beyond)."""
     return await service.public_form(session, token)
 
 
@@ -196,12 +213,15 @@ async def read_public_form(session: DbSession, token: str) -> PublicForm:
     "/{token}/submissions",
     name="public-forms:submit",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(404, 422),
+    dependencies=[
+        per_client("public-forms:submit", lambda settings: settings.public_form_submissions_per_minute)
+    ],
+    responses={**problem_responses(404, 422), **retry_after_responses(429)},
 )
 async def submit_public_form(
     session: DbSession, token: str, body: PublicSubmissionCreate
 ) -> PublicSubmissionRead:
-    """Completed at once; never raises tickets."""
+    """Completed at once; never raises tickets. Limited per client address (429 beyond)."""
     submission = await service.public_submission(session, token, body)
     assert submission.completed_at is not None
     return PublicSubmissionRead(id=submission.id, status="completed", completed_at=submission.completed_at)

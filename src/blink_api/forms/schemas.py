@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from blink_api.forms.elements import Element
 from blink_api.schema_types import Input, Name, Output
@@ -14,8 +15,19 @@ from blink_api.schema_types import Input, Name, Output
 Description = Annotated[str, StringConstraints(max_length=5000)]
 
 
+def _single_line(value: str) -> str:
+    """The name becomes the PDF's title and file name (a header): one line, no control characters.
+    (Invisible formatting characters are allowed here and dropped from the file name.)"""
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value):
+        raise ValueError("The name must be one line without control characters.")
+    return value
+
+
+TemplateName = Annotated[Name, AfterValidator(_single_line)]
+
+
 class TemplateCreate(Input):
-    name: Name
+    name: TemplateName
     description: Description | None = None
     is_public: bool = Field(
         default=False, description="Fillable by anyone with the link; no ticket elements then."
@@ -26,7 +38,7 @@ class TemplateCreate(Input):
 class TemplateUpdate(Input):
     """Changes the draft; a published version stays as it is and the change becomes the next version."""
 
-    name: Name = Field(default=None)
+    name: TemplateName = Field(default=None)
     description: Description | None = None
     is_public: bool = Field(default=None)
     elements: list[Element] = Field(default=None, max_length=500)

@@ -7,6 +7,7 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
@@ -39,6 +40,7 @@ from blink_api.pagination import Page, PageParams, paginate
 from blink_api.sites.models import Site
 from blink_api.sites.service import get_site
 from blink_api.ticket_types.models import TicketCategory, TicketType
+from blink_api.ticket_types.repository import visible_ticket_types
 from blink_api.tickets import service as tickets
 from blink_api.tickets.models import Ticket
 from blink_api.tickets.repository import add_event
@@ -62,12 +64,19 @@ def _is_manager(principal: Principal) -> bool:
 # -- templates -----------------------------------------------------------------------------------
 
 
-async def _check_ticket_types(session: AsyncSession, elements: list[Any]) -> None:
-    """The seed: every type except absence requests, and it must exist."""
+async def _check_ticket_types(
+    session: AsyncSession, principal: EmployeePrincipal, elements: list[Any]
+) -> None:
+    """The seed: every type except absence requests. Templates are shared by all tenants, but a
+    manager may only name the types it sees itself (those of its tenants; admins: all): any other id
+    answers exactly like one that does not exist."""
     wanted = {e.ticket_type_id for e in elements if e.type == "ticket"}
     if not wanted:
         return
-    found = {t.id: t for t in await session.scalars(select(TicketType).where(TicketType.id.in_(wanted)))}
+    found = {
+        t.id: t
+        for t in await session.scalars(visible_ticket_types(principal).where(TicketType.id.in_(wanted)))
+    }
     errors = []
     for index, element in enumerate(elements):
         if element.type != "ticket":
@@ -75,7 +84,7 @@ async def _check_ticket_types(session: AsyncSession, elements: list[Any]) -> Non
         ticket_type = found.get(element.ticket_type_id)
         loc: list[str | int] = ["body", "elements", index, "ticket_type_id"]
         if ticket_type is None:
-            errors.append(FieldError(loc=loc, msg="No ticket type with this id exists.", type="not_found"))
+            errors.append(FieldError(loc=loc, msg="No ticket type with this id was found.", type="not_found"))
         elif ticket_type.category == TicketCategory.absence:
             errors.append(
                 FieldError(loc=loc, type="absence_type", msg="Absence types cannot be raised by a form.")
@@ -111,7 +120,7 @@ async def create_template(
     session: AsyncSession, principal: EmployeePrincipal, body: TemplateCreate
 ) -> TemplateRead:
     el.check_template(body.elements, is_public=body.is_public)
-    await _check_ticket_types(session, body.elements)
+    await _check_ticket_types(session, principal, body.elements)
     template = FormTemplate(created_by_id=principal.id, latest_version=1)
     session.add(template)
     await session.flush()
@@ -129,7 +138,10 @@ async def create_template(
 
 
 async def update_template(
-    session: AsyncSession, template_id: uuid.UUID, body: TemplateUpdate | TemplateCreate
+    session: AsyncSession,
+    principal: EmployeePrincipal,
+    template_id: uuid.UUID,
+    body: TemplateUpdate | TemplateCreate,
 ) -> TemplateRead:
     template = await _template(session, template_id, lock=True)
     latest = await repo.version(session, template.id, template.latest_version)
@@ -140,7 +152,7 @@ async def update_template(
     new_elements = body.elements if "elements" in sent else parse_elements(latest.elements)
     is_public = sent.get("is_public", latest.is_public)
     el.check_template(new_elements, is_public=is_public)
-    await _check_ticket_types(session, new_elements)
+    await _check_ticket_types(session, principal, new_elements)
     if latest.published_at is not None:
         # Published versions are immutable: the change becomes the next version, a draft.
         latest = FormTemplateVersion(
@@ -163,7 +175,9 @@ async def update_template(
     return _read(template, latest)
 
 
-async def publish_template(session: AsyncSession, template_id: uuid.UUID) -> TemplateRead:
+async def publish_template(
+    session: AsyncSession, principal: EmployeePrincipal, template_id: uuid.UUID
+) -> TemplateRead:
     template = await _template(session, template_id, lock=True)
     latest = await repo.version(session, template.id, template.latest_version)
     if latest.published_at is not None:
@@ -172,7 +186,7 @@ async def publish_template(session: AsyncSession, template_id: uuid.UUID) -> Tem
         )
     elements = parse_elements(latest.elements)
     el.check_template(elements, is_public=latest.is_public)
-    await _check_ticket_types(session, elements)
+    await _check_ticket_types(session, principal, elements)
     latest.published_at = dt.datetime.now(dt.UTC)
     template.published_version = latest.version
     if latest.is_public:
@@ -372,7 +386,10 @@ async def complete_submission(
         raise Forbidden("Only the person filling in the form can complete it.")
     version = await session.get(FormTemplateVersion, submission.template_version_id)
     assert version is not None and submission.site_id is not None
-    el.check_answers(parse_elements(version.elements), submission.answers, complete=True)
+    elements = parse_elements(version.elements)
+    el.check_answers(elements, submission.answers, complete=True)
+    # The photos must still be there: a draft's photo may have been deleted since it was answered.
+    await _claim_uploads(session, principal, elements, submission.answers, submission.id)
     site = await get_site(session, principal, submission.site_id)
     await _complete(ctx, session, principal, submission, version, site)
     await session.flush()
@@ -421,29 +438,40 @@ async def _complete(
     submission.status = "completed"
     submission.completed_at = dt.datetime.now(dt.UTC)
     await session.flush()
-    with_pdf = [(element, ticket) for element, ticket in raised if element.attach_pdf]
-    if with_pdf:
-        document = await render_pdf(ctx, session, submission, version, site, [t for _, t in raised])
-        name = f"{version.name} {submission.completed_at:%Y-%m-%d}.pdf"
-        for _, ticket in with_pdf:
+    # Rendered once, now: the stored PDF is the document from here on, for the tickets and downloads.
+    document = await render_pdf(ctx, session, principal, submission, version, site, [t for _, t in raised])
+    await _store_pdf(ctx, submission, document)
+    name = f"{version.name} {submission.completed_at:%Y-%m-%d}.pdf"
+    for element, ticket in raised:
+        if element.attach_pdf:
             await _attach(ctx, session, principal, ticket.id, name, document)
 
 
-async def _attach(
-    ctx: AppContext, session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, name: str, data: bytes
-) -> None:
-    key = f"attachments/{uuid.uuid4()}"
+async def _put(ctx: AppContext, prefix: str, data: bytes) -> str:
+    key = f"{prefix}/{uuid.uuid4()}"
 
     async def chunks() -> AsyncIterator[bytes]:
         yield data
 
     await ctx.storage.put(key, chunks())
+    return key
+
+
+async def _store_pdf(ctx: AppContext, submission: FormSubmission, data: bytes) -> None:
+    submission.pdf_storage_key = await _put(ctx, "form-pdfs", data)
+    submission.pdf_size = len(data)
+    submission.pdf_sha256 = hashlib.sha256(data).hexdigest()
+
+
+async def _attach(
+    ctx: AppContext, session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, name: str, data: bytes
+) -> None:
     attachment = Attachment(
         ticket_id=ticket_id,
-        filename=display_name(name),
+        filename=display_name(name, path=False),
         content_type="application/pdf",
         size=len(data),
-        storage_key=key,
+        storage_key=await _put(ctx, "attachments", data),
         sha256=hashlib.sha256(data).hexdigest(),
         created_by=principal.id,
     )
@@ -467,51 +495,90 @@ async def _read_all(ctx: AppContext, key: str) -> bytes:
 async def render_pdf(
     ctx: AppContext,
     session: AsyncSession,
+    caller: Principal,
     submission: FormSubmission,
     version: FormTemplateVersion,
     site: Site | None,
     raised: list[Any] | None = None,
 ) -> bytes:
+    """Rendered in the caller's turn (see `capacity.Gate`), off the event loop. Each photo is read
+    and shrunk to what the page shows one at a time, so a render holds small pictures only."""
     elements = parse_elements(version.elements)
-    images: dict[str, bytes] = {}
     picture_keys = {
         submission.answers[e.key]: e.key
         for e in elements
         if e.type in ("photo", "signature") and e.key in submission.answers
     }
-    if picture_keys:
-        for upload in await session.scalars(
-            select(Attachment).where(Attachment.id.in_([uuid.UUID(i) for i in picture_keys]))
-        ):
-            images[picture_keys[str(upload.id)]] = await _read_all(ctx, upload.storage_key)
+    uploads = (
+        list(
+            await session.scalars(
+                select(Attachment).where(Attachment.id.in_([uuid.UUID(i) for i in picture_keys]))
+            )
+        )
+        if picture_keys
+        else []
+    )
     if raised is None:
         ids = (await repo.ticket_ids(session, [submission.id]))[submission.id]
         raised = list(await session.scalars(select(Ticket).where(Ticket.id.in_(ids)))) if ids else []
     submitter = await session.get(Account, submission.created_by_id) if submission.created_by_id else None
-    form = pdf.FilledForm(
-        template_name=version.name,
-        version=version.version,
-        site=site.name if site else "-",
-        submitter=submitter.name if submitter else "Öffentlicher Link",
-        completed_at=submission.completed_at,
-        elements=elements,
-        answers=submission.answers,
-        visible=el.visible_keys(elements, submission.answers),
-        images=images,
-        tickets=[(t.number, t.title) for t in raised],
-    )
-    # reportlab is synchronous and CPU-bound: off the event loop.
-    return await anyio.to_thread.run_sync(pdf.render, form)
+    async with ctx.renders.turn(caller.id):
+        images: dict[str, pdf.Picture | None] = {}
+        for upload in uploads:
+            data = await _read_all(ctx, upload.storage_key)
+            images[picture_keys[str(upload.id)]] = await anyio.to_thread.run_sync(pdf.picture, data)
+            del data
+        form = pdf.FilledForm(
+            template_name=version.name,
+            version=version.version,
+            site=site.name if site else "-",
+            submitter=submitter.name if submitter else "Öffentlicher Link",
+            completed_at=submission.completed_at,
+            elements=elements,
+            answers=submission.answers,
+            visible=el.visible_keys(elements, submission.answers),
+            images=images,
+            tickets=[(t.number, t.title) for t in raised],
+        )
+        # reportlab is synchronous and CPU-bound: off the event loop.
+        return await anyio.to_thread.run_sync(pdf.render, form)
+
+
+@dataclass
+class SubmissionPdf:
+    """A submission's PDF: the stored object of a completed one, or the bytes of a draft's render."""
+
+    filename: str
+    storage_key: str | None = None
+    size: int = 0
+    data: bytes | None = None
 
 
 async def submission_pdf(
     ctx: AppContext, session: AsyncSession, principal: Principal, submission_id: uuid.UUID
-) -> tuple[str, bytes]:
+) -> SubmissionPdf:
+    """A completed submission's PDF never changes and is served as stored. One without a stored PDF
+    yet (through a public link, or completed before PDFs were kept) is rendered at its first download,
+    under the row lock so that two first downloads store one. A draft is rendered on demand."""
     submission = await get_submission(session, principal, submission_id)
     version = await session.get(FormTemplateVersion, submission.template_version_id)
     assert version is not None
+    filename = f"{version.name}.pdf"
+    if submission.status == "completed" and submission.pdf_storage_key is None:
+        submission = await get_submission(session, principal, submission_id, lock=True)
+        await session.refresh(submission)
+        if submission.pdf_storage_key is None:
+            site = await session.get(Site, submission.site_id) if submission.site_id else None
+            await _store_pdf(
+                ctx, submission, await render_pdf(ctx, session, principal, submission, version, site)
+            )
+            await session.flush()
+    if submission.pdf_storage_key is not None:
+        assert submission.pdf_size is not None
+        return SubmissionPdf(filename, storage_key=submission.pdf_storage_key, size=submission.pdf_size)
     site = await session.get(Site, submission.site_id) if submission.site_id else None
-    return f"{version.name}.pdf", await render_pdf(ctx, session, submission, version, site)
+    data = await render_pdf(ctx, session, principal, submission, version, site)
+    return SubmissionPdf(filename, size=len(data), data=data)
 
 
 # -- public links --------------------------------------------------------------------------------

@@ -139,14 +139,22 @@ class PermissionGroup(IdMixin, TimestampMixin, Base):
 
 
 class LoginThrottle(Base):
-    """Failed log-ins per e-mail address (known or not), shared by every API process."""
+    """Failed log-ins, shared by every API process (see blink_api.identity.throttling).
+
+    Three kinds of row, told apart by which key is empty: a pair (e-mail and client address), an
+    e-mail address alone (`address` empty) and a client address alone (`email` empty). E-mail
+    addresses are counted whether or not an account has them.
+    """
 
     __tablename__ = "login_throttle"
 
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer)
-    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    last_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Pairs only: the last successful log-in from this address, which makes the address trusted.
+    succeeded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PasswordToken(IdMixin, Base):

@@ -60,42 +60,134 @@ async def email_taken(session: AsyncSession, email: str, *, except_id: uuid.UUID
     return (await session.scalar(stmt)) is not None
 
 
-async def locked_until(session: AsyncSession, email: str) -> datetime | None:
-    return await session.scalar(
-        text("SELECT locked_until FROM login_throttle WHERE email = :email AND locked_until > now()"),
-        {"email": email},
+@dataclass(frozen=True, slots=True)
+class LoginStanding:
+    """What the throttle knows about one e-mail address tried from one client address."""
+
+    # Seconds until each lock runs out; 0 when not locked.
+    pair_wait: float
+    email_wait: float
+    address_wait: float
+    # The e-mail's account logged in successfully from this address within the trusted period.
+    trusted: bool
+    # ... so recently, and without failures since, that there is nothing to record on success.
+    recently_succeeded: bool
+
+
+_STANDING_SQL = text(
+    """
+    SELECT
+      coalesce(max(extract(epoch FROM locked_until - now()))
+               FILTER (WHERE email = :email AND address = :address), 0) AS pair_wait,
+      coalesce(max(extract(epoch FROM locked_until - now())) FILTER (WHERE address = ''), 0) AS email_wait,
+      coalesce(max(extract(epoch FROM locked_until - now())) FILTER (WHERE email = ''), 0) AS address_wait,
+      coalesce(bool_or(succeeded_at > now() - make_interval(days => :trusted_days))
+               FILTER (WHERE email = :email AND address = :address), false) AS trusted,
+      coalesce(bool_or(succeeded_at > now() - interval '1 day' AND failures = 0)
+               FILTER (WHERE email = :email AND address = :address), false) AS recently_succeeded
+    FROM login_throttle
+    WHERE (email, address) IN ((:email, :address), (:email, ''), ('', :address))
+    """
+)
+
+
+async def login_standing(
+    session: AsyncSession, email: str, address: str, *, trusted_days: int
+) -> LoginStanding:
+    row = (
+        await session.execute(
+            _STANDING_SQL, {"email": email, "address": address, "trusted_days": trusted_days}
+        )
+    ).one()
+    return LoginStanding(
+        pair_wait=max(0.0, float(row.pair_wait)),
+        email_wait=max(0.0, float(row.email_wait)),
+        address_wait=max(0.0, float(row.address_wait)),
+        trusted=row.trusted,
+        recently_succeeded=row.recently_succeeded,
     )
 
 
-async def record_failed_login(
-    session: AsyncSession, email: str, *, max_failures: int, lockout_seconds: int
-) -> None:
-    """Count a failure; from the `max_failures`-th on, lock the address for a doubling time (at most 1 h).
+async def count_failed_login(
+    session: AsyncSession, keys: list[tuple[str, str]], *, window_seconds: int
+) -> dict[tuple[str, str], int]:
+    """Count one failure on each (e-mail, address) row; returns the rows' counts within the window.
 
-    Failures older than 15 minutes are forgotten, so a typo now and then never locks anyone out.
+    Each row is incremented under its row lock, so parallel failures are all counted; a count starts
+    afresh once its last failure, and any lock after it, lie a window back.
     """
+    rows = await session.execute(
+        text(
+            """
+            INSERT INTO login_throttle AS t (email, address, failures, last_failed_at)
+            SELECT email, address, 1, now()
+            FROM unnest(CAST(:emails AS text[]), CAST(:addresses AS text[])) AS k(email, address)
+            ON CONFLICT (email, address) DO UPDATE SET
+              failures = CASE
+                WHEN greatest(t.last_failed_at, t.locked_until) >= now() - make_interval(secs => :window)
+                THEN t.failures + 1 ELSE 1 END,
+              last_failed_at = now()
+            RETURNING email, address, failures
+            """
+        ),
+        {"emails": [k[0] for k in keys], "addresses": [k[1] for k in keys], "window": window_seconds},
+    )
+    return {(row.email, row.address): row.failures for row in rows}
+
+
+async def lock_login(session: AsyncSession, email: str, address: str, seconds: float) -> None:
+    await session.execute(
+        text(
+            "UPDATE login_throttle SET locked_until = now() + make_interval(secs => :seconds)"
+            " WHERE email = :email AND address = :address"
+        ),
+        {"email": email, "address": address, "seconds": seconds},
+    )
+
+
+async def record_successful_login(session: AsyncSession, email: str, address: str) -> None:
+    """Forget the pair's failures and trust the address for this e-mail from now on."""
     await session.execute(
         text(
             """
-            INSERT INTO login_throttle AS t (email, failures, last_failed_at, locked_until)
-            VALUES (:email, 1, now(), CASE WHEN :max <= 1 THEN now() + make_interval(secs => :lock) END)
-            ON CONFLICT (email) DO UPDATE SET
-              failures = CASE WHEN t.last_failed_at < now() - interval '15 minutes' THEN 1
-                              ELSE t.failures + 1 END,
-              last_failed_at = now(),
-              locked_until = CASE
-                WHEN t.last_failed_at < now() - interval '15 minutes' THEN NULL
-                WHEN t.failures + 1 >= :max THEN now() + make_interval(
-                  secs => least(3600, :lock * power(2, least(t.failures + 1 - :max, 12))))
-                ELSE NULL END
+            INSERT INTO login_throttle AS t (email, address, failures, succeeded_at)
+            VALUES (:email, :address, 0, now())
+            ON CONFLICT (email, address) DO UPDATE
+              SET failures = 0, last_failed_at = NULL, locked_until = NULL, succeeded_at = now()
             """
         ),
-        {"email": email, "max": max_failures, "lock": lockout_seconds},
+        {"email": email, "address": address},
     )
 
 
 async def clear_failed_logins(session: AsyncSession, email: str) -> None:
-    await session.execute(text("DELETE FROM login_throttle WHERE email = :email"), {"email": email})
+    """Forget every failure counted for this e-mail address (whoever proved to own it)."""
+    await session.execute(
+        text(
+            "UPDATE login_throttle SET failures = 0, last_failed_at = NULL, locked_until = NULL"
+            " WHERE email = :email"
+        ),
+        {"email": email},
+    )
+
+
+async def prune_login_throttle(session: AsyncSession, *, window_seconds: int, trusted_days: int) -> None:
+    """Delete rows that neither count a recent failure, hold a lock nor trust an address."""
+    await session.execute(
+        text(
+            """
+            DELETE FROM login_throttle
+            WHERE coalesce(greatest(last_failed_at, locked_until), '-infinity')
+                    < now() - make_interval(secs => :window)
+              AND (succeeded_at IS NULL OR succeeded_at < now() - make_interval(days => :trusted_days))
+            """
+        ),
+        {"window": window_seconds, "trusted_days": trusted_days},
+    )
+
+
+async def update_password_hash(session: AsyncSession, account_id: uuid.UUID, password_hash: str) -> None:
+    await session.execute(update(Account).where(Account.id == account_id).values(password_hash=password_hash))
 
 
 async def add_password_token(

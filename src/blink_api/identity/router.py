@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from blink_api.context import Ctx
@@ -11,6 +11,7 @@ from blink_api.errors import problem_responses
 from blink_api.identity import service
 from blink_api.identity.dependencies import CurrentPrincipal, Public
 from blink_api.identity.schemas import Me, PasswordSet, Token
+from blink_api.ratelimit import client_address, per_client, retry_after_responses
 
 router = APIRouter(tags=["auth"])
 
@@ -18,15 +19,25 @@ router = APIRouter(tags=["auth"])
 @router.post(
     "/auth/token",
     name="auth:token",
-    dependencies=[Public],
-    responses=problem_responses(401, 422, 429),
+    dependencies=[Public, per_client("auth:token", lambda settings: settings.login_attempts_per_minute)],
+    responses={**problem_responses(401, 422), **retry_after_responses(429, 503)},
     summary="Log in with e-mail and password (OAuth2 password flow)",
 )
 async def issue_token(
-    ctx: Ctx, session: DbSession, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+    ctx: Ctx,
+    session: DbSession,
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> Token:
-    """Employees and customer users alike. Repeated failures for one address answer 429 for a while."""
-    return await service.login(ctx, session, form.username, form.password)
+    """Employees and customer users alike.
+
+    Repeated failures answer 429 with `Retry-After` for a while: for this e-mail address from the
+    caller's address, for the caller's address after failures on many e-mail addresses, and briefly
+    for an e-mail address that fails from many addresses (not where it logged in before). Log-ins
+    from one address are limited per minute, right or wrong. 503 with `Retry-After` when too many
+    passwords are being checked at once.
+    """
+    return await service.login(ctx, session, form.username, form.password, client_address(request))
 
 
 @router.post(

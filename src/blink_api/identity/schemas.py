@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
-PASSWORD_MIN_LENGTH = 8
-Password = Field(min_length=PASSWORD_MIN_LENGTH, max_length=256, description="At least 8 characters.")
+from blink_api.identity import password_policy
+
+
+def _long_enough(password: str) -> str:
+    reason = password_policy.why_not_password_length(password)
+    if reason is not None:
+        raise PydanticCustomError("password_too_weak", reason)
+    return password
+
+
+# A password a person chooses. Length and blankness are refused here; the guess estimate, which needs
+# the account's address and name, is made where the password is set (identity.service).
+NewPassword = Annotated[
+    str,
+    StringConstraints(min_length=password_policy.MIN_LENGTH, max_length=password_policy.MAX_LENGTH),
+    AfterValidator(_long_enough),
+]
 
 
 class Token(BaseModel):
@@ -32,4 +48,4 @@ class PasswordSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=10, max_length=200, description="The token from the set-password link.")
-    password: str = Password
+    password: NewPassword = Field(description=password_policy.DESCRIPTION)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.context import AppContext
-from blink_api.errors import Invalid, TooManyRequests, Unauthorized
+from blink_api.errors import Invalid, Unauthorized
+from blink_api.identity import password_policy, throttling
 from blink_api.identity import repository as repo
 from blink_api.identity.models import Account
 from blink_api.identity.principals import CustomerUserPrincipal, Principal
@@ -23,30 +24,30 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def login(ctx: AppContext, session: AsyncSession, username: str, password: str) -> Token:
+async def login(ctx: AppContext, session: AsyncSession, username: str, password: str, client: str) -> Token:
+    """Check the password of `username` tried from the client address `client` (see throttling).
+
+    Throttle state and account are read on a session of their own, closed before the password is
+    checked: no pooled connection waits on Argon2. `session` is only used once the password is right.
+    """
     email = normalize_email(username)
-    locked = await repo.locked_until(session, email)
-    if locked is not None:
-        wait = max(1, math.ceil((locked - datetime.now(UTC)).total_seconds()))
-        raise TooManyRequests(
-            f"Too many failed log-ins for this address; try again in {wait} seconds.", retry_after=wait
-        )
-    account = await repo.get_account_by_email(session, email)
+    # Counted under at most the longest e-mail address an account can have.
+    key = email[:320]
+    async with ctx.database.sessionmaker() as own:
+        standing = await repo.login_standing(own, key, client, trusted_days=ctx.settings.login_trusted_days)
+        throttling.ensure_may_try(standing)
+        account = await repo.get_account_by_email(own, email) if email else None
     # Unknown addresses are verified against a dummy hash: same cost, same answer.
     password_ok = await ctx.passwords.verify(account.password_hash if account else None, password)
     if account is None or not password_ok or not account.is_active:
         # Counted in a transaction of its own: the refused request's transaction rolls back.
         async with ctx.database.sessionmaker.begin() as own:
-            await repo.record_failed_login(
-                own,
-                email,
-                max_failures=ctx.settings.login_max_failures,
-                lockout_seconds=ctx.settings.login_lockout_seconds,
-            )
+            await throttling.record_failure(own, ctx.settings, key, client)
         raise Unauthorized(LOGIN_REFUSED)
-    await repo.clear_failed_logins(session, email)
+    if not standing.recently_succeeded:
+        await repo.record_successful_login(session, email, client)
     if account.password_hash and ctx.passwords.needs_rehash(account.password_hash):
-        account.password_hash = await ctx.passwords.hash(password)
+        await repo.update_password_hash(session, account.id, await ctx.passwords.hash(password))
     return Token(
         access_token=ctx.tokens.issue(account.id, account.token_version),
         expires_in=int(ctx.tokens.ttl.total_seconds()),
@@ -77,9 +78,19 @@ def me(principal: Principal) -> Me:
     )
 
 
+async def hash_new_password(ctx: AppContext, password: str, *, email: str, name: str) -> str:
+    """The hash of a password chosen for the account `email`, `name`; 422 at `body.password` when it
+    is easy to guess. Every password set through the API passes here."""
+    # The estimate is pure Python and takes milliseconds: off the event loop, like hashing.
+    reason = await anyio.to_thread.run_sync(password_policy.why_not_password, password, (email, name))
+    if reason is not None:
+        raise Invalid.at(["body", "password"], reason, "password_too_weak")
+    return await ctx.passwords.hash(password)
+
+
 async def set_password_hash(ctx: AppContext, account: Account, password: str) -> None:
     """Set a new password; tokens issued before stop working."""
-    account.password_hash = await ctx.passwords.hash(password)
+    account.password_hash = await hash_new_password(ctx, password, email=account.email, name=account.name)
     account.token_version += 1
 
 
@@ -98,6 +109,7 @@ async def set_password_with_link(ctx: AppContext, session: AsyncSession, token: 
     account = await session.get(Account, account_id) if account_id else None
     if account is None:
         raise Invalid.at(["body", "token"], "The link is invalid, used or expired; ask for a new one.")
+    # A refused password rolls the request back, taking of the link included: the link still works.
     await set_password_hash(ctx, account, password)
     await repo.clear_failed_logins(session, account.email)
     await session.flush()

@@ -4,7 +4,10 @@
   the ticket is closed.
 - Employees: the assignee, or without one the tenant's employees who opted in, when a customer
   user creates a ticket or comments.
-Nobody is mailed about their own action, and internal notes never reach a customer.
+Nobody is mailed about their own action. Customer users are mailed only about events their ticket
+history shows them, and every ticket mail carries only ticket fields customer users see: both read the
+one allow-list in `tickets.customer_view`, so internal notes and employees' addresses never reach a
+customer.
 """
 
 from __future__ import annotations
@@ -18,17 +21,20 @@ from blink_api.identity.principals import CustomerUserPrincipal, Principal
 from blink_api.notifications import templates
 from blink_api.notifications.service import enqueue
 from blink_api.sites.models import Site
+from blink_api.tickets import customer_view
 from blink_api.tickets.models import Ticket
 from blink_api.tickets.repository import ticket_scope
 
 
 async def _facts(session: AsyncSession, settings: Settings, ticket: Ticket) -> templates.TicketFacts:
-    site_name = await session.scalar(select(Site.name).where(Site.id == ticket.site_id))
+    """The ticket as mails show it, to whomever: fields customer users see only."""
+    shown = customer_view.ticket_values(ticket, "id", "number", "title", "site_id")
+    site_name = await session.scalar(select(Site.name).where(Site.id == shown["site_id"]))
     return templates.TicketFacts(
-        number=ticket.number,
-        title=ticket.title,
+        number=shown["number"],
+        title=shown["title"],
         site=site_name or "",
-        link=f"{settings.portal_base_url.rstrip('/')}/tickets/{ticket.id}",
+        link=f"{settings.portal_base_url.rstrip('/')}/tickets/{shown['id']}",
     )
 
 
@@ -87,32 +93,37 @@ async def ticket_created(session: AsyncSession, settings: Settings, ticket: Tick
         await _tell_staff(session, settings, ticket, actor, "employee_ticket", ticket.description)
 
 
+async def _tell_creator(
+    session: AsyncSession,
+    settings: Settings,
+    ticket: Ticket,
+    actor: Principal,
+    kind: str,
+    text: str | None = None,
+) -> None:
+    creator = await _creator_if_customer(session, ticket, actor)
+    if creator is None:
+        return
+    mail = templates.ticket_mail(
+        kind,
+        locale=creator.locale,
+        recipient_name=creator.name,
+        facts=await _facts(session, settings, ticket),
+        author=actor.name,
+        text=text,
+    )
+    await enqueue(session, kind, creator.email, mail)
+
+
 async def comment_added(
     session: AsyncSession, settings: Settings, ticket: Ticket, actor: Principal, body: str, internal: bool
 ) -> None:
-    if internal:
-        return
-    creator = await _creator_if_customer(session, ticket, actor)
-    if creator is not None:
-        facts = await _facts(session, settings, ticket)
-        mail = templates.ticket_mail(
-            "customer_comment",
-            locale=creator.locale,
-            recipient_name=creator.name,
-            facts=facts,
-            author=actor.name,
-            text=body,
-        )
-        await enqueue(session, "customer_comment", creator.email, mail)
-    if isinstance(actor, CustomerUserPrincipal):
+    if customer_view.shows_event("comment_added", "comment", public=not internal):
+        await _tell_creator(session, settings, ticket, actor, "customer_comment", body)
+    if isinstance(actor, CustomerUserPrincipal) and not internal:
         await _tell_staff(session, settings, ticket, actor, "employee_comment", body)
 
 
 async def ticket_closed(session: AsyncSession, settings: Settings, ticket: Ticket, actor: Principal) -> None:
-    creator = await _creator_if_customer(session, ticket, actor)
-    if creator is not None:
-        facts = await _facts(session, settings, ticket)
-        mail = templates.ticket_mail(
-            "customer_closed", locale=creator.locale, recipient_name=creator.name, facts=facts
-        )
-        await enqueue(session, "customer_closed", creator.email, mail)
+    if customer_view.shows_event("updated", "status", public=True):
+        await _tell_creator(session, settings, ticket, actor, "customer_closed")

@@ -53,7 +53,7 @@ def invitation(*, name: str, link: str, locale: str, portal: bool) -> Mail:
 
 @dataclass(frozen=True, slots=True)
 class TicketFacts:
-    """What a ticket mail may show; built for customers from public facts only."""
+    """What a ticket mail may show: fields of the ticket customer users see (`tickets.customer_view`)."""
 
     number: str
     title: str

@@ -124,7 +124,8 @@ class TicketEvent(IdMixin, Base):
     field: Mapped[str | None] = mapped_column(String(40))
     old_value: Mapped[object | None] = mapped_column(JSONB)
     new_value: Mapped[object | None] = mapped_column(JSONB)
-    # Customer users see public events only: never internal notes, assignees or due dates.
+    # False for events about internal notes. Which events customer users see decides `customer_view`
+    # (rows written before it also hold false for assignee and due-date changes, which it now shows).
     public: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
 

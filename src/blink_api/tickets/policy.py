@@ -10,8 +10,6 @@ from blink_api.tickets.models import Ticket, TicketComment
 # Fields customer users may never set; the seeds: "Der Kundenbenutzer kann nicht den Status eines
 # Tickets oder den Bearbeiter ändern" (and type, site and due date are the service company's).
 EMPLOYEE_ONLY_FIELDS = ("status", "assignee_id", "ticket_type_id", "site_id", "due_date")
-# Changes customer users never see in the history.
-INTERNAL_FIELDS = frozenset({"assignee_id", "due_date"})
 
 
 def why_not_set_fields(principal: Principal, fields: Iterable[str]) -> str | None:

@@ -34,6 +34,7 @@ from blink_api.identity.models import Account, Employee, customer_user_sites, em
 from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal
 from blink_api.pagination import PageParams
 from blink_api.sites.models import Site
+from blink_api.sites.repository import visible_sites
 from blink_api.tenants.models import Tenant
 from blink_api.tickets.models import Ticket, TicketComment, TicketEvent, customer_ticket_types
 
@@ -311,13 +312,37 @@ def add_event(
     )
 
 
-def history(ticket_id: uuid.UUID, *, public_only: bool) -> Select[Any]:
+def history(ticket_id: uuid.UUID, shown: ColumnElement[bool] | None = None) -> Select[Any]:
+    """The ticket's events; with `shown`, only those meeting it."""
     stmt = (
         select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).options(selectinload(TicketEvent.actor))
     )
-    if public_only:
-        stmt = stmt.where(TicketEvent.public)
+    if shown is not None:
+        stmt = stmt.where(shown)
     return stmt
+
+
+async def enabled_type_ids(
+    session: AsyncSession, principal: CustomerUserPrincipal, among: set[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Those of `among` that are ticket types enabled for the customer user's customer."""
+    found = await session.scalars(
+        select(customer_ticket_types.c.ticket_type_id).where(
+            customer_ticket_types.c.customer_id == principal.customer_id,
+            customer_ticket_types.c.ticket_type_id.in_(among),
+        )
+    )
+    return set(found)
+
+
+async def assigned_site_ids(
+    session: AsyncSession, principal: CustomerUserPrincipal, among: set[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Those of `among` that are sites the customer user sees (its assigned ones)."""
+    found = await session.scalars(
+        visible_sites(principal).with_only_columns(Site.id).where(Site.id.in_(among))
+    )
+    return set(found)
 
 
 def comments(ticket_id: uuid.UUID, *, include_internal: bool) -> Select[Any]:

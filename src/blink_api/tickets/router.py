@@ -99,7 +99,7 @@ _CREATE_BODY = {
     "",
     name="tickets:create",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 413, 415, 422),
+    responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503),
     openapi_extra={"requestBody": _CREATE_BODY},
 )
 async def create_ticket(
@@ -113,7 +113,7 @@ async def create_ticket(
     same request). `due_date`, `assignee_id` and `status` are for employees; customer users sending
     them get 403."""
     body, files = await read_ticket_create(request)
-    checked = await attachments.check_files(files, ctx.settings.max_upload_bytes) if files else []
+    checked = await attachments.check_files(ctx, principal, files) if files else []
 
     async def run() -> TicketRead:
         ticket = await service.create_ticket(session, principal, body, settings=ctx.settings)
@@ -195,7 +195,11 @@ async def update_ticket(
 async def ticket_history(
     session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, page: Pagination
 ) -> Page[HistoryEntry]:
-    """Who changed what, newest first; customer users see public events only."""
+    """Who changed what, newest first.
+
+    Customer users see changes of the ticket's fields, public comments and attachments, never internal
+    notes; a ticket type not enabled for their customer or a site not assigned to them shows as null.
+    """
     return await service.ticket_history(session, principal, ticket_id, page)
 
 
@@ -290,7 +294,7 @@ async def list_attachments(
     "/{ticket_id}/attachments",
     name="tickets:create_attachments",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 413, 415, 422),
+    responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503),
 )
 async def create_attachments(
     request: Request,
@@ -301,9 +305,10 @@ async def create_attachments(
     files: Annotated[list[UploadFile], File(description="One or more files.")],
     idempotency_key: IdempotencyHeader = None,
 ) -> AttachmentList:
-    """Images, PDF, office documents and text; the type is read from the bytes, not from the client."""
+    """Images, PDF, office documents and text; the type is read from the bytes, not from the client.
+    Images are stored normalised (at most 2048 pixels on the longer side, upright, without metadata)."""
     ticket = await service.get_ticket(session, principal, ticket_id)
-    checked = await attachments.check_files(files, ctx.settings.max_upload_bytes)
+    checked = await attachments.check_files(ctx, principal, files)
 
     async def run() -> AttachmentList:
         stored = await attachments.store_files(session, ctx.storage, principal, ticket.id, checked)

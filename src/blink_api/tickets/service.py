@@ -12,12 +12,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from blink_api.config import Settings
 from blink_api.errors import Invalid, NotFound, PreconditionFailed
 from blink_api.identity.models import Account
-from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal, ensure
+from blink_api.identity.principals import CustomerUserPrincipal, Principal, ensure
 from blink_api.notifications import rules as notify
 from blink_api.pagination import Page, PageParams, page_json, page_of, paginate
 from blink_api.sites.models import Site
 from blink_api.ticket_types.models import TicketType
-from blink_api.tickets import policy
+from blink_api.tickets import customer_view, policy
 from blink_api.tickets import repository as repo
 from blink_api.tickets.models import Ticket, TicketEvent
 from blink_api.tickets.schemas import Creator, HistoryEntry, TicketCreate, TicketRead, TicketUpdate
@@ -192,7 +192,7 @@ async def update_ticket(
             field=field,
             old=_json(old),
             new=_json(new),
-            public=field not in policy.INTERNAL_FIELDS,
+            public=True,
         )
     try:
         await session.flush()
@@ -216,8 +216,10 @@ def _json(value: Any) -> Any:
 async def ticket_history(
     session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, page: PageParams
 ) -> Page[HistoryEntry]:
+    """Employees see every event; customer users what `customer_view` shows them."""
     await get_ticket(session, principal, ticket_id)
-    stmt = repo.history(ticket_id, public_only=not isinstance(principal, EmployeePrincipal))
+    customer = isinstance(principal, CustomerUserPrincipal)
+    stmt = repo.history(ticket_id, customer_view.history_condition() if customer else None)
     rows, cursor = await paginate(session, stmt, page, created_at=TicketEvent.created_at, id_=TicketEvent.id)
     items = [
         HistoryEntry(
@@ -232,4 +234,6 @@ async def ticket_history(
         )
         for e in rows
     ]
+    if isinstance(principal, CustomerUserPrincipal):
+        items = await customer_view.history(session, principal, items)
     return Page[HistoryEntry](items=items, next_cursor=cursor)
