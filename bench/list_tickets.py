@@ -263,22 +263,28 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     for server in servers.values():
         server.start()
     try:
-        await asyncio.gather(*(s.wait_ready() for s in servers.values()))
-        token = await login(app)
-        print("Requests (checked: the baselines answer the app's JSON):")
-        paths = await scenarios(app, [raw, servers["raw-auth"]], token, args.q)
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        results: dict[str, Any] = {}
-        for scenario, path in paths.items():
-            if scenario not in args.scenarios:
-                continue
-            for concurrency in args.concurrency:
-                key = f"{scenario} c={concurrency}"
-                results[key] = await compare(servers, path, headers, concurrency, args, label=key)
-        return {"paths": paths, "results": results}
+        return await run_scenarios(servers, args, "the baselines answer the app's JSON")
     finally:
         for server in servers.values():
             server.stop()
+
+
+async def run_scenarios(servers: dict[str, Server], args: argparse.Namespace, checked: str) -> dict[str, Any]:
+    """Waits for `servers`, logs in on "app", checks the others answer alike, then compares them all."""
+    await asyncio.gather(*(s.wait_ready() for s in servers.values()))
+    app = servers["app"]
+    token = await login(app)
+    print(f"Requests (checked: {checked}):")
+    paths = await scenarios(app, [s for name, s in servers.items() if name != "app"], token, args.q)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    results: dict[str, Any] = {}
+    for scenario, path in paths.items():
+        if scenario not in args.scenarios:
+            continue
+        for concurrency in args.concurrency:
+            key = f"{scenario} c={concurrency}"
+            results[key] = await compare(servers, path, headers, concurrency, args, label=key)
+    return {"paths": paths, "results": results}
 
 
 async def compare(

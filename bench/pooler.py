@@ -18,7 +18,6 @@ Every request goes to 127.0.0.1; the number of requests and the time per run are
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import json
 import os
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import DATA_DIR, PROJECT_DIR, database_url, run_async, sqlalchemy_url
-from list_tickets import HOST, Server, compare, free_port, login, machine, make_servers, scenarios
+from list_tickets import HOST, Server, free_port, machine, make_servers, run_scenarios
 from sqlalchemy.engine import make_url
 
 
@@ -78,19 +77,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     for server in servers.values():
         server.start()
     try:
-        await asyncio.gather(*(s.wait_ready() for s in servers.values()))
-        token = await login(direct)
-        print("Requests (checked: the pooled server answers the direct one's JSON):")
-        paths = await scenarios(direct, [pooled], token, args.q)
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        results: dict[str, Any] = {}
-        for scenario, path in paths.items():
-            if scenario not in args.scenarios:
-                continue
-            for concurrency in args.concurrency:
-                key = f"{scenario} c={concurrency}"
-                results[key] = await compare(servers, path, headers, concurrency, args, label=key)
-        return {"paths": paths, "results": results}
+        return await run_scenarios(servers, args, "the pooled server answers the direct one's JSON")
     finally:
         for server in servers.values():
             server.stop()
