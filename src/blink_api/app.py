@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from blink_api import __version__, bootstrap
 from blink_api.attachments.router import router as attachments_router
@@ -155,6 +156,29 @@ async def run_startup_data(ctx: AppContext) -> None:
         print("\nDemo logins (e-mail, password, role):\n" + "\n".join(lines), flush=True)
 
 
+class NoContentWithoutType:
+    """A 204 or 304 has no body, so it names no media type (FastAPI's JSON default would)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_typed(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] in (204, 304):
+                message["headers"] = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() != b"content-type"
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_typed)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     metrics = Metrics()
@@ -206,6 +230,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     app.include_router(system_router)
     app.include_router(api_router())
+    app.add_middleware(NoContentWithoutType)
     # Outermost last: request id and access log, then the body read in full (so no endpoint waits on
     # a client while holding a database connection), then the net for errors no handler knows.
     app.add_middleware(UnexpectedErrorMiddleware)

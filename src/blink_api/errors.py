@@ -10,10 +10,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from blink_api.db import database_unavailable
@@ -154,8 +156,25 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _json_body_sent_as_something_else(exc: RequestValidationError) -> bool:
+    # FastAPI decodes a body as JSON only when it is labelled JSON; any other body reaches a JSON
+    # route's validation as raw bytes.
+    return any(
+        tuple(e.get("loc", ())) == ("body",) and isinstance(e.get("input"), bytes) for e in exc.errors()
+    )
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if _json_body_sent_as_something_else(exc):
+        sent = request.headers.get("content-type") or "no content type"
+        return problem_response(
+            415,
+            title=UnsupportedMediaType.title,
+            detail=f"Send the body as application/json, not {sent}.",
+            type_="/problems/unsupported-media-type",
+            instance=request.url.path,
+        )
     errors = [
         {"loc": _jsonable_loc(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
         for e in exc.errors()
@@ -171,15 +190,55 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _unreadable_body(exc: StarletteHTTPException) -> str:
+    """What was wrong with a body the framework could not decode (invalid UTF-8, broken multipart)."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, UnicodeDecodeError):
+        return "The body is not valid UTF-8."
+    if isinstance(cause, ValueError | RecursionError):
+        return "The body is not JSON this API reads (too deeply nested, or a number too long)."
+    detail = exc.detail if isinstance(exc.detail, str) else ""
+    return (
+        detail if detail and detail != "There was an error parsing the body" else "The body cannot be read."
+    )
+
+
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """Every method some route of `app` serves at `path` (for the `Allow` header of a 405)."""
+    index = getattr(app.state, "allow_index", None)
+    if index is None:
+        index = [
+            (compile_path(rc.path)[0], rc.methods or set())
+            for rc in iter_route_contexts(app.routes)
+            if rc.path is not None
+        ]
+        app.state.allow_index = index
+    return sorted({method for regex, methods in index if regex.match(path) for method in methods})
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # Undecodable bodies are input errors like any other: one vocabulary, 422 at `body`.
+        msg = _unreadable_body(exc)
+        return problem_response(
+            422,
+            title="Invalid input",
+            detail=msg,
+            type_="/problems/validation-error",
+            errors=[{"loc": ["body"], "msg": msg, "type": "body_unreadable"}],
+            instance=request.url.path,
+        )
     detail = exc.detail if isinstance(exc.detail, str) else None
+    headers = dict(getattr(exc, "headers", None) or {})
     if exc.status_code == 404 and detail in (None, "Not Found"):
         detail = "No resource lives at this address."
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed here."
+        # A path's methods are spread over several routes; the one that matched knows only its own.
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope["path"]))
     return problem_response(
-        exc.status_code, detail=detail, headers=getattr(exc, "headers", None), instance=request.url.path
+        exc.status_code, detail=detail, headers=headers or None, instance=request.url.path
     )
 
 

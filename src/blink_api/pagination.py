@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from blink_api.errors import Invalid
+from blink_api.schema_types import check_instant
 
 T = TypeVar("T")
 
@@ -44,18 +45,22 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at_text, id_text = json.loads(raw)
-        created_at = datetime.fromisoformat(created_at_text)
-        if created_at.tzinfo is None:
-            raise ValueError("naive timestamp")
+        # Only what `encode_cursor` writes: an aware timestamp within the range the database holds.
+        created_at = check_instant(datetime.fromisoformat(created_at_text))
         return created_at, uuid.UUID(id_text)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError, binascii.Error) as exc:
         raise Invalid.at(["query", "cursor"], "The cursor is not one this API handed out.") from exc
 
 
 async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+        str | None,
+        Query(
+            max_length=200,
+            pattern=r"^[A-Za-z0-9_-]+$",
+            description="`next_cursor` of the previous page, as handed out (opaque).",
+        ),
     ] = None,
 ) -> PageParams:
     return PageParams(limit=limit, cursor=decode_cursor(cursor) if cursor else None)

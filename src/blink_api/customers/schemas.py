@@ -8,7 +8,7 @@ from pydantic import EmailStr, Field, StringConstraints
 
 from blink_api.identity.password_policy import DESCRIPTION as PASSWORD_RULE
 from blink_api.identity.schemas import NewPassword
-from blink_api.schema_types import Input, Name, Output
+from blink_api.schema_types import Id, Input, Name, Output
 
 
 class CustomerCreate(Input):
@@ -63,7 +63,7 @@ class CustomerUserRead(Output):
 
 
 class SiteAssignment(Input):
-    site_ids: list[uuid.UUID] = Field(max_length=10_000, description="Replaces the user's sites.")
+    site_ids: list[Id] = Field(max_length=10_000, description="Replaces the user's sites.")
 
 
 class SiteAssignmentRead(Output):
@@ -76,7 +76,7 @@ ContentType = Annotated[str, StringConstraints(pattern=r"^[a-z]+/([a-z0-9.+-]+|\
 
 
 class DocumentSourceItem(Input):
-    ticket_type_id: uuid.UUID
+    ticket_type_id: Id
     content_types: list[ContentType] | None = Field(
         default=None,
         max_length=50,
@@ -85,7 +85,7 @@ class DocumentSourceItem(Input):
 
 
 class TicketSettings(Input):
-    enabled_ticket_type_ids: list[uuid.UUID] = Field(
+    enabled_ticket_type_ids: list[Id] = Field(
         max_length=1000, description="Ticket types customer users may create and see on their sites."
     )
     document_sources: list[DocumentSourceItem] = Field(

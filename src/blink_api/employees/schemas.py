@@ -8,7 +8,7 @@ from pydantic import EmailStr, Field
 
 from blink_api.identity.password_policy import DESCRIPTION as PASSWORD_RULE
 from blink_api.identity.schemas import NewPassword
-from blink_api.schema_types import Input, Name, Output
+from blink_api.schema_types import Id, Input, Name, Output
 
 Permission = Literal["insight:manage", "check:templates:manage"]
 Locale = Literal["de", "en"]
@@ -41,8 +41,8 @@ class EmployeeCreate(Input):
         + PASSWORD_RULE,
     )
     is_admin: bool = False
-    tenant_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
-    permission_group_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    tenant_ids: list[Id] = Field(default_factory=list, max_length=500)
+    permission_group_ids: list[Id] = Field(default_factory=list, max_length=100)
     notify_unassigned: bool = Field(
         default=False, description="Mail me about customer tickets of my tenants that have no assignee."
     )
@@ -55,8 +55,8 @@ class EmployeeUpdate(Input):
     password: NewPassword = Field(default=None, description="Logs out every session. " + PASSWORD_RULE)
     is_admin: bool = Field(default=None)
     is_active: bool = Field(default=None, description="Deactivating logs the employee out everywhere.")
-    tenant_ids: list[uuid.UUID] = Field(default=None, max_length=500)
-    permission_group_ids: list[uuid.UUID] = Field(default=None, max_length=100)
+    tenant_ids: list[Id] = Field(default=None, max_length=500)
+    permission_group_ids: list[Id] = Field(default=None, max_length=100)
     notify_unassigned: bool = Field(default=None)
     locale: Locale = Field(default=None)
 

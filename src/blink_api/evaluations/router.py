@@ -1,17 +1,23 @@
 """HTTP endpoints of the ticket evaluation."""
 
-import datetime as dt
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from blink_api.db import DbSession
 from blink_api.errors import problem_responses
 from blink_api.evaluations import service
 from blink_api.evaluations.schemas import TicketEvaluation
 from blink_api.identity.dependencies import CurrentPrincipal
+from blink_api.schema_types import Day
 
 router = APIRouter(tags=["evaluations"])
+
+ClosedFrom = Annotated[Day | None, Query(description="First day (UTC) of closing counted.")]
+ClosedTo = Annotated[
+    Day | None, Query(description="Last day (UTC) of closing counted; not before `closed_from` (else 422).")
+]
 
 
 @router.get(
@@ -21,8 +27,8 @@ async def site_evaluation(
     session: DbSession,
     principal: CurrentPrincipal,
     site_id: uuid.UUID,
-    closed_from: dt.date | None = None,
-    closed_to: dt.date | None = None,
+    closed_from: ClosedFrom = None,
+    closed_to: ClosedTo = None,
 ) -> TicketEvaluation:
     """Closed tickets of the customer's enabled types on the site, by resolution days
     `floor((closed_at - created_at) / 1 day)` in buckets of `group_days`. 404 unless the customer
@@ -35,8 +41,8 @@ async def overall_evaluation(
     session: DbSession,
     principal: CurrentPrincipal,
     customer_id: uuid.UUID | None = None,
-    closed_from: dt.date | None = None,
-    closed_to: dt.date | None = None,
+    closed_from: ClosedFrom = None,
+    closed_to: ClosedTo = None,
 ) -> TicketEvaluation:
     """The same over every site of the customer the caller can see (customer users: their own customer;
     employees name `customer_id`)."""

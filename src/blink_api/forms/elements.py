@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from blink_api.errors import FieldError, Invalid
+from blink_api.schema_types import DATE_RANGE, Id, parse_day
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -17,8 +18,12 @@ Option = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Op = Literal["eq", "ne", "lt", "lte", "gt", "gte", "in"]
 
 
+# Strict like every request body (elements arrive in template bodies): `true`, not `1`.
+_STRICT = ConfigDict(extra="forbid", strict=True)
+
+
 class Condition(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     element: Key = Field(description="Key of an earlier element.")
     op: Op
@@ -32,7 +37,7 @@ class Condition(BaseModel):
 
 
 class _Element(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     key: Key
     label: Label
@@ -107,7 +112,7 @@ class TicketElement(_Element):
     (4) title and (5) description presets, (6) whether they are editable, (7) due date, (8) PDF."""
 
     type: Literal["ticket"]
-    ticket_type_id: uuid.UUID
+    ticket_type_id: Id
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
     description: Annotated[str, StringConstraints(max_length=20_000)] | None = None
     title_editable: bool = False
@@ -262,9 +267,9 @@ def _check_one(element: Any, value: Any) -> tuple[Any, str | None]:
         return value, None
     if kind == "date":
         try:
-            return dt.date.fromisoformat(value).isoformat(), None
-        except (TypeError, ValueError):
-            return None, "Expected a date (YYYY-MM-DD)."
+            return parse_day(value).isoformat(), None
+        except ValueError:
+            return None, f"Expected a date (YYYY-MM-DD), {DATE_RANGE}."
     if kind in ("photo", "signature"):
         try:
             return str(uuid.UUID(str(value))), None
@@ -301,9 +306,9 @@ def _check_ticket(element: TicketElement, value: Any) -> tuple[Any, str | None]:
         answer["description"] = value["description"]
     if "due_date" in value and value["due_date"] is not None:
         try:
-            answer["due_date"] = dt.date.fromisoformat(value["due_date"]).isoformat()
-        except (TypeError, ValueError):
-            return None, "Expected a due date (YYYY-MM-DD)."
+            answer["due_date"] = parse_day(value["due_date"]).isoformat()
+        except ValueError:
+            return None, f"Expected a due date (YYYY-MM-DD), {DATE_RANGE}."
     return answer, None
 
 

@@ -15,6 +15,7 @@ from blink_api.forms.schemas import (
     PublicForm,
     PublicSubmissionCreate,
     PublicSubmissionRead,
+    PublicToken,
     SubmissionCreate,
     SubmissionRead,
     SubmissionUpdate,
@@ -204,7 +205,7 @@ public_router = APIRouter(prefix="/public/forms", tags=["public-forms"], depende
     dependencies=[per_client("public-forms:read", lambda settings: settings.public_form_reads_per_minute)],
     responses={**problem_responses(404, 422), **retry_after_responses(429)},
 )
-async def read_public_form(session: DbSession, token: str) -> PublicForm:
+async def read_public_form(session: DbSession, token: PublicToken) -> PublicForm:
     """A published public form, for anyone with the link. Limited per client address (429 beyond)."""
     return await service.public_form(session, token)
 
@@ -219,7 +220,7 @@ async def read_public_form(session: DbSession, token: str) -> PublicForm:
     responses={**problem_responses(404, 422), **retry_after_responses(429)},
 )
 async def submit_public_form(
-    session: DbSession, token: str, body: PublicSubmissionCreate
+    session: DbSession, token: PublicToken, body: PublicSubmissionCreate
 ) -> PublicSubmissionRead:
     """Completed at once; never raises tickets. Limited per client address (429 beyond)."""
     submission = await service.public_submission(session, token, body)

@@ -10,9 +10,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, StringConstraints
 
 from blink_api.forms.elements import Element
-from blink_api.schema_types import Input, Name, Output
+from blink_api.schema_types import Id, Input, Name, Output
 
 Description = Annotated[str, StringConstraints(max_length=5000)]
+# The link token of a public form, as handed out in `public_token`.
+PublicToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
 
 
 def _single_line(value: str) -> str:
@@ -59,14 +61,14 @@ class TemplateRead(Output):
 
 
 class SubmissionCreate(Input):
-    template_id: uuid.UUID
-    site_id: uuid.UUID
+    template_id: Id
+    site_id: Id
     answers: dict[str, Any] = Field(default_factory=dict, description="Keyed by element key.")
     complete: bool = Field(default=False, description="Complete at once (raises the tickets).")
 
 
 class SubmissionUpdate(Input):
-    site_id: uuid.UUID = Field(default=None)
+    site_id: Id = Field(default=None)
     answers: dict[str, Any] = Field(default=None, description="Replaces the answers.")
 
 

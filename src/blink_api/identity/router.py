@@ -3,14 +3,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
-from fastapi.security import OAuth2PasswordRequestForm
 
 from blink_api.context import Ctx
 from blink_api.db import DbSession
 from blink_api.errors import problem_responses
 from blink_api.identity import service
 from blink_api.identity.dependencies import CurrentPrincipal, Public
-from blink_api.identity.schemas import Me, PasswordSet, Token
+from blink_api.identity.schemas import LoginForm, Me, PasswordSet, Token
 from blink_api.ratelimit import client_address, per_client, retry_after_responses
 
 router = APIRouter(tags=["auth"])
@@ -27,7 +26,7 @@ async def issue_token(
     ctx: Ctx,
     session: DbSession,
     request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Depends()],
 ) -> Token:
     """Employees and customer users alike.
 

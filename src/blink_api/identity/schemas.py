@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from fastapi import Form
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from blink_api.identity import password_policy
+from blink_api.schema_types import Input, Text
 
 
 def _long_enough(password: str) -> str:
@@ -44,8 +46,21 @@ class Me(BaseModel):
     customer_id: uuid.UUID | None
 
 
-class PasswordSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PasswordSet(Input):
     token: str = Field(min_length=10, max_length=200, description="The token from the set-password link.")
     password: NewPassword = Field(description=password_policy.DESCRIPTION)
+
+
+class LoginForm:
+    """The OAuth2 password form (`grant_type`, `username`, `password`, `scope`), its text checked like
+    any other input; further fields of the flow are ignored."""
+
+    def __init__(
+        self,
+        username: Annotated[Text, Form(min_length=1, max_length=320, description="The e-mail address.")],
+        password: Annotated[str, Form(json_schema_extra={"format": "password"})],
+        grant_type: Annotated[Literal["password"] | None, Form()] = None,
+        scope: Annotated[str, Form(max_length=1000)] = "",
+    ) -> None:
+        self.username = username
+        self.password = password

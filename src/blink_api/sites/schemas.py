@@ -6,14 +6,14 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from blink_api.schema_types import Input, Name, Output
+from blink_api.schema_types import Id, Input, Name, Output
 
 Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 
 
 class SiteCreate(Input):
-    tenant_id: uuid.UUID
-    customer_id: uuid.UUID
+    tenant_id: Id
+    customer_id: Id
     name: Name
     address: Address | None = None
 

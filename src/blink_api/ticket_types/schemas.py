@@ -2,17 +2,18 @@
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, Strict
 
-from blink_api.schema_types import Input, Name, Output
+from blink_api.schema_types import Id, Input, Name, Output
 from blink_api.ticket_types.models import TicketCategory
 
 
 class TicketTypeCreate(Input):
-    tenant_id: uuid.UUID
+    tenant_id: Id
     name: Name
-    category: TicketCategory = Field(
+    category: Annotated[TicketCategory, Strict(False)] = Field(
         default=TicketCategory.standard, description="`absence` for leave and sick-note requests."
     )
 

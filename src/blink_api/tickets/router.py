@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Header, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -18,6 +17,7 @@ from blink_api.errors import UnsupportedMediaType, problem_responses
 from blink_api.idempotency import IdempotencyHeader, fingerprint, idempotent
 from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.pagination import Page, Pagination
+from blink_api.schema_types import Instant, Text
 from blink_api.tickets import comments, service
 from blink_api.tickets.schemas import (
     CommentCreate,
@@ -50,9 +50,14 @@ async def list_tickets(
     status: Status | None = None,
     ticket_type_id: uuid.UUID | None = None,
     assignee_id: uuid.UUID | None = None,
-    q: Annotated[str | None, "Full text over title, description and comments (German stemming)."] = None,
-    created_from: dt.datetime | None = None,
-    created_to: dt.datetime | None = None,
+    q: Annotated[
+        Text | None,
+        Query(
+            max_length=500, description="Full text over title, description and comments (German stemming)."
+        ),
+    ] = None,
+    created_from: Annotated[Instant | None, Query(description="Created at or after this instant.")] = None,
+    created_to: Annotated[Instant | None, Query(description="Created at or before this instant.")] = None,
 ) -> Response:
     """Newest first. Employees see their tenants' tickets, customer users the tickets of their sites."""
     body = await service.list_tickets(
@@ -63,7 +68,7 @@ async def list_tickets(
         status=status,
         ticket_type_id=ticket_type_id,
         assignee_id=assignee_id,
-        q=q.strip()[:500] if q and q.strip() else None,
+        q=q.strip() if q and q.strip() else None,
         created_from=created_from,
         created_to=created_to,
     )

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from blink_api.schema_types import Input, LongText, Output
+from blink_api.schema_types import Day, Id, Input, LongText, Output
 
 Status = Literal["open", "in_progress", "closed"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -22,12 +22,12 @@ class Creator(Output):
 
 
 class TicketCreate(Input):
-    site_id: uuid.UUID
-    ticket_type_id: uuid.UUID
+    site_id: Id
+    ticket_type_id: Id
     title: Title
     description: LongText | None = None
-    due_date: dt.date | None = Field(default=None, description="Employees only.")
-    assignee_id: uuid.UUID | None = Field(default=None, description="Employees only.")
+    due_date: Day | None = Field(default=None, description="Employees only.")
+    assignee_id: Id | None = Field(default=None, description="Employees only.")
     status: Status | None = Field(default=None, description="Employees only; `open` when left out.")
 
 
@@ -37,10 +37,10 @@ class TicketUpdate(Input):
     status: Status = Field(
         default=None, description="Employees only. Closing sets `closed_at`, reopening clears it."
     )
-    assignee_id: uuid.UUID | None = Field(default=None, description="Employees only.")
-    due_date: dt.date | None = Field(default=None, description="Employees only.")
-    ticket_type_id: uuid.UUID = Field(default=None, description="Employees only.")
-    site_id: uuid.UUID = Field(default=None, description="Employees only; a site of the same tenant.")
+    assignee_id: Id | None = Field(default=None, description="Employees only.")
+    due_date: Day | None = Field(default=None, description="Employees only.")
+    ticket_type_id: Id = Field(default=None, description="Employees only.")
+    site_id: Id = Field(default=None, description="Employees only; a site of the same tenant.")
 
 
 class TicketRead(Output):
