@@ -683,7 +683,7 @@ async def test_filters_narrow_the_list(client, world, database, ctx):
     assert await list_ids(client, a, ticket_type_id=str(world.type_b.id)) == []
 
 
-async def test_created_filters_without_an_offset_are_utc(client, world, database):
+async def test_created_filters_are_rfc3339_instants_with_their_offset(client, world, database):
     t = await create(client, world.employee_a, world.site_a1, world.type_a)
     async with database.sessionmaker.begin() as s:
         await s.execute(
@@ -692,11 +692,15 @@ async def test_created_filters_without_an_offset_are_utc(client, world, database
             .values(created_at=dt.datetime(2026, 3, 1, 8, 0, 0, tzinfo=dt.UTC))
         )
     a = world.employee_a
-    assert await list_ids(client, a, created_from="2026-03-01T08:00:00") == [t["id"]]
-    assert await list_ids(client, a, created_from="2026-03-01T08:00:01") == []
+    assert await list_ids(client, a, created_from="2026-03-01T08:00:00Z") == [t["id"]]
+    assert await list_ids(client, a, created_from="2026-03-01T08:00:01Z") == []
     assert await list_ids(client, a, created_from="2026-03-01T09:00:00+01:00") == [t["id"]]
-    assert await list_ids(client, a, created_to="2026-03-01T07:59:59") == []
-    assert await list_ids(client, a, created_to="2026-03-01T08:00:00Z") == [t["id"]]
+    assert await list_ids(client, a, created_to="2026-03-01T07:59:59+00:00") == []
+    assert await list_ids(client, a, created_to="2026-03-01t08:00:00z") == [t["id"]]
+    # Without an offset the instant is ambiguous: refused, not guessed.
+    r = await client.get(f"{API}/tickets", headers=a.headers, params={"created_from": "2026-03-01T08:00:00"})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["query", "created_from"]
 
 
 async def test_full_text_search_over_title_description_and_comments_in_german(client, world):

@@ -27,7 +27,13 @@ from blink_api.db import Database, resolve_database_url
 from blink_api.documents.router import router as documents_router
 from blink_api.employees.router import groups_router
 from blink_api.employees.router import router as employees_router
-from blink_api.errors import FieldError, Problem, UnexpectedErrorMiddleware, install_error_handlers
+from blink_api.errors import (
+    FieldError,
+    Problem,
+    UnexpectedErrorMiddleware,
+    install_error_handlers,
+    problem_responses,
+)
 from blink_api.evaluations.router import router as evaluations_router
 from blink_api.forms.router import public_router as public_forms_router
 from blink_api.forms.router import submissions_router, templates_router
@@ -265,6 +271,12 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
             name = operation.get("operationId", "")
             if name in endpoint_names and operation.get("summary") == name.replace("_", " ").title():
                 operation["summary"] = endpoint_names[name].replace("_", " ").capitalize()
+    # A JSON body of another media type is refused with 415 (see errors.py) wherever one is read.
+    unsupported = problem_responses(415)[415]
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                operation["responses"].setdefault("415", unsupported)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     # Bodies documented by hand (read from JSON or multipart) still need their schema in components.
     for model in (Problem, FieldError, TicketCreate):

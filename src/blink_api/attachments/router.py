@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 
 from blink_api.attachments import service
 from blink_api.attachments.schemas import AttachmentList, AttachmentRead
-from blink_api.attachments.sniffing import INLINE_TYPES, display_name
+from blink_api.attachments.sniffing import ALLOWED_TYPES, INLINE_TYPES, display_name
 from blink_api.context import Ctx
 from blink_api.db import DbSession
 from blink_api.errors import NotFound, problem_responses
@@ -43,6 +43,10 @@ async def upload(
     checked = await service.check_files(ctx, principal, files)
     stored = await service.store_files(session, ctx.storage, principal, None, checked)
     return AttachmentList(items=[AttachmentRead.model_validate(a) for a in stored])
+
+
+# What a download may be sent as: the types uploads are accepted as (the type sniffed at upload).
+DOWNLOAD_TYPES = {t: {"schema": {"type": "string", "format": "binary"}} for t in sorted(ALLOWED_TYPES)}
 
 
 def content_disposition(filename: str, content_type: str) -> str:
@@ -90,7 +94,7 @@ def download_headers(filename: str, content_type: str, size: int) -> dict[str, s
     "/{attachment_id}/content",
     name="attachments:content",
     response_class=StreamingResponse,
-    responses={**problem_responses(401, 404, 422), 200: {"content": {"application/octet-stream": {}}}},
+    responses={**problem_responses(401, 404, 422), 200: {"content": DOWNLOAD_TYPES}},
 )
 async def download(
     ctx: Ctx, session: DbSession, principal: CurrentPrincipal, attachment_id: uuid.UUID

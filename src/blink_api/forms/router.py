@@ -172,7 +172,10 @@ async def complete_submission(
     "/{submission_id}/pdf",
     name="form-submissions:pdf",
     response_class=Response,
-    responses={**problem_responses(401, 403, 404, 422, 429, 503), 200: {"content": {"application/pdf": {}}}},
+    responses={
+        **problem_responses(401, 403, 404, 422, 429, 503),
+        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+    },
 )
 async def submission_pdf(
     ctx: Ctx, session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID

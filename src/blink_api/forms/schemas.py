@@ -10,11 +10,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, StringConstraints
 
 from blink_api.forms.elements import Element
-from blink_api.schema_types import Id, Input, Name, Output
+from blink_api.schema_types import Id, Input, Name, Output, Text
 
 Description = Annotated[str, StringConstraints(max_length=5000)]
-# The link token of a public form, as handed out in `public_token`.
-PublicToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
+# The link token of a public form (`public_token`); an unknown one is 404, text it cannot be is 422.
+PublicToken = Annotated[Text, StringConstraints(max_length=200)]
 
 
 def _single_line(value: str) -> str:
