@@ -45,8 +45,12 @@ def main(base_url: str) -> None:
     customer_sites = api.get("/sites", headers=headers["CUSTOMER"]).json()["items"]
     site = customer_sites[0]
     enabled = api.get(f"/sites/{site['id']}/ticket-types", headers=headers["CUSTOMER"]).json()["items"]
+    out["FUZZ_SITE_ID"], out["FUZZ_TICKET_TYPE_ID"] = site["id"], enabled[0]["id"]
+    out["FUZZ_CUSTOMER_ID"] = site["customer_id"]
     ticket = post(
-        "/tickets", employee, json={"site_id": site["id"], "ticket_type_id": enabled[0]["id"], "title": "Fuzz"}
+        "/tickets",
+        employee,
+        json={"site_id": site["id"], "ticket_type_id": enabled[0]["id"], "title": "Fuzz"},
     )
     attachment = post(
         f"/tickets/{ticket['id']}/attachments",
@@ -77,7 +81,10 @@ def main(base_url: str) -> None:
         t for t in api.get("/form-templates", headers=employee).json()["items"] if t["status"] == "published"
     ]
     inspection = next(t for t in published if not t["is_public"])
-    submission = post("/form-submissions", employee, json={"template_id": inspection["id"], "site_id": site["id"]})
+    out["FUZZ_TEMPLATE_ID"] = inspection["id"]
+    submission = post(
+        "/form-submissions", employee, json={"template_id": inspection["id"], "site_id": site["id"]}
+    )
     out["FUZZ_SUBMISSION_ID"] = submission["id"]
 
     for use in ("UPDATE", "DELETE"):
