@@ -156,17 +156,22 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _json_body_sent_as_something_else(exc: RequestValidationError) -> bool:
+def _is_json(content_type: str | None) -> bool:
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _json_body_sent_as_something_else(request: Request, exc: RequestValidationError) -> bool:
     # FastAPI decodes a body as JSON only when it is labelled JSON; any other body reaches a JSON
     # route's validation as raw bytes.
-    return any(
+    return not _is_json(request.headers.get("content-type")) and any(
         tuple(e.get("loc", ())) == ("body",) and isinstance(e.get("input"), bytes) for e in exc.errors()
     )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    if _json_body_sent_as_something_else(exc):
+    if _json_body_sent_as_something_else(request, exc):
         sent = request.headers.get("content-type") or "no content type"
         return problem_response(
             415,
