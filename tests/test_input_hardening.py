@@ -325,6 +325,17 @@ async def test_invalid_utf8_bodies_are_422_at_body(client, world):
     assert await tickets_of(client, world.employee_a) == []
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"name": ' + b"9" * 5000 + b', "code": "BIG"}'],
+    ids=["nested-too-deep", "integer-too-long"],
+)
+async def test_json_the_parser_refuses_is_422_at_body(client, world, body):
+    before = (await client.get(f"{API}/tenants", headers=world.admin.headers)).json()["items"]
+    refused(await client.post(f"{API}/tenants", **raw_json(world.admin, body)), ["body"])
+    assert (await client.get(f"{API}/tenants", headers=world.admin.headers)).json()["items"] == before
+
+
 @pytest.mark.parametrize("path", ["/tickets", "/uploads"])
 async def test_broken_multipart_is_422_at_body(client, world, path):
     h = {**world.employee_a.headers, "content-type": "multipart/form-data"}  # no boundary
