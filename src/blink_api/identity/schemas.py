@@ -57,7 +57,8 @@ class LoginForm:
 
     def __init__(
         self,
-        username: Annotated[Text, Form(min_length=1, max_length=320, description="The e-mail address.")],
+        # No length rule: a name no account can have is a failed log-in, counted for the caller.
+        username: Annotated[Text, Form(description="The e-mail address.")],
         password: Annotated[str, Form(json_schema_extra={"format": "password"})],
         grant_type: Annotated[Literal["password"] | None, Form()] = None,
         scope: Annotated[str, Form(max_length=1000)] = "",
