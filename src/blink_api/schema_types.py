@@ -65,8 +65,9 @@ def _storable(value: Any) -> Iterator[tuple[tuple[str | int, ...], str, str, Any
             yield (), "finite_number", "Numbers must be finite (no NaN or Infinity).", str(value)
     elif isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(key, str) and text_problem(key):
-                yield (key,), "text_unstorable", f"Key: {text_problem(key)}", key
+            key_problem = text_problem(key) if isinstance(key, str) else None
+            if key_problem:
+                yield (key,), "text_unstorable", f"Key: {key_problem}", key
             for path, kind, message, found in _storable(item):
                 yield (key, *path), kind, message, found
     elif isinstance(value, list | tuple):

@@ -17,7 +17,7 @@ from blink_api.errors import UnsupportedMediaType, problem_responses
 from blink_api.idempotency import IdempotencyHeader, fingerprint, idempotent
 from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.pagination import Page, Pagination
-from blink_api.schema_types import Instant, Text
+from blink_api.schema_types import DATE_RANGE, Instant, Text
 from blink_api.tickets import comments, service
 from blink_api.tickets.schemas import (
     CommentCreate,
@@ -89,7 +89,11 @@ _CREATE_BODY = {
                     "ticket_type_id": {"type": "string", "format": "uuid"},
                     "title": {"type": "string", "maxLength": 300},
                     "description": {"type": "string"},
-                    "due_date": {"type": "string", "format": "date"},
+                    "due_date": {
+                        "type": "string",
+                        "format": "date",
+                        "description": f"YYYY-MM-DD, {DATE_RANGE}.",
+                    },
                     "assignee_id": {"type": "string", "format": "uuid"},
                     "status": {"type": "string", "enum": ["open", "in_progress", "closed"]},
                     "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
