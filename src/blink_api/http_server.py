@@ -46,12 +46,14 @@ class _HeadDeadline:
     head_timeout: float | None = None
     _head_timer: asyncio.TimerHandle | None = None
     _head_bytes = 0
+    _head_tail = b""  # the last bytes seen, for a head end split between two reads
 
     def _arm_head_timer(self) -> None:
         self._disarm_head_timer()
         if self.transport.is_closing():
             return
         self._head_bytes = 0
+        self._head_tail = b""
         timeout = self.head_timeout or get_settings().header_timeout_seconds
         self._head_timer = asyncio.get_running_loop().call_later(timeout, self._head_timed_out)
 
@@ -64,7 +66,11 @@ class _HeadDeadline:
         """False (and the connection answered and closed) when the head grows beyond MAX_HEAD_BYTES."""
         if self._head_timer is None:
             return True
-        self._head_bytes += len(data)
+        # Only the head counts: a body sent in the same read is the application's to bound.
+        seen = self._head_tail + data
+        end = seen.find(b"\r\n\r\n")
+        self._head_bytes += len(data) if end < 0 else max(0, end + 4 - len(self._head_tail))
+        self._head_tail = seen[-3:]
         if self._head_bytes <= MAX_HEAD_BYTES:
             return True
         self._disarm_head_timer()
