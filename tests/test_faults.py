@@ -1,7 +1,9 @@
 """Faults from outside: the database stops or stalls, its pool runs dry, clients send slowly or leave.
 
-Each test runs the application on a PostgreSQL reached through a proxy the test controls
-(`tests.faults.PgProxy`), with small timeouts, so every fault is answered within seconds.
+The tests run the application on a PostgreSQL reached through a proxy the test controls
+(`tests.faults.PgProxy`: cut, refuse or freeze connections), and once on a PostgreSQL server of the
+test's own that it really stops and starts again; with small timeouts, so every fault is answered
+within seconds.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import pytest
 from sqlalchemy import select, text
 
 from blink_api.app import create_app
+from blink_api.db import to_asyncpg_url
 from blink_api.notifications.models import OutboxMessage
 from blink_api.notifications.service import enqueue
 from blink_api.notifications.templates import Mail
 from tests.conftest import make_settings
+from tests.database import migrate
 from tests.factories import World
 from tests.faults import PgProxy, RawClient, free_port, request_head, serve
 from tests.smtp import SENDER, SmtpServer, eventually
@@ -425,3 +429,51 @@ async def test_only_an_unavailable_database_is_503_a_wrong_statement_stays_500(b
         assert r.status_code == 500, (path, r.text)
         assert r.headers["content-type"].startswith(PROBLEM) and "retry-after" not in r.headers
         assert "no_such_table" not in r.text
+
+
+# --- A real PostgreSQL server of the test's own, stopped and started again ----------------------------
+
+
+@pytest.fixture
+async def own_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    """An embedded PostgreSQL of this test alone (whatever server the suite runs on), migrated."""
+    import pgserver
+
+    server = await asyncio.to_thread(pgserver.get_server, tmp_path_factory.mktemp("own-pg") / "pgdata")
+    try:
+        await migrate(to_asyncpg_url(server.get_uri()))
+        yield server
+    finally:
+        await asyncio.to_thread(server.cleanup)
+
+
+def _pg_ctl(server: Any, *args: str) -> None:
+    from pgserver._commands import pg_ctl
+
+    pg_ctl(["-w", *args], pgdata=server.pgdata, user=server.system_user, timeout=30)
+
+
+async def test_a_real_server_stopped_answers_503_and_started_again_serves_at_once(own_server: Any, tmp_path):
+    app = create_app(make_settings(tmp_path, to_asyncpg_url(own_server.get_uri()), **FAST))
+    login = {"username": "nobody@example.test", "password": "not-the-password-123"}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+
+            async def both() -> list[httpx.Response]:
+                return [await client.get("/health/ready"), await client.post(f"{API}/auth/token", data=login)]
+
+            assert [r.status_code for r in await both()] == [200, 401]
+
+            await asyncio.to_thread(_pg_ctl, own_server, "-m", "fast", "stop")
+            for _ in range(2):
+                began = time.monotonic()
+                for r in await both():
+                    assert r.status_code == 503, r.text
+                    assert r.headers["content-type"].startswith(PROBLEM)
+                    assert int(r.headers["retry-after"]) >= 1
+                assert time.monotonic() - began < 4
+
+            await asyncio.to_thread(own_server.ensure_postgres_running)
+            for _ in range(3):  # from the first request on, as before the stop
+                assert [r.status_code for r in await both()] == [200, 401]
