@@ -137,6 +137,29 @@ async def test_nul_in_a_comment_and_in_names_is_422_and_changes_nothing(client, 
     assert (await client.get(f"{API}/tenants", headers=admin)).json()["items"] == before
 
 
+async def test_length_bounds_count_the_text_as_sent_and_blank_text_is_refused(client, world):
+    """The schema's maxLength is about the text sent: white space trimmed off later does not buy room."""
+    admin = world.admin.headers
+    before = (await client.get(f"{API}/customers", headers=admin)).json()["items"]
+    refused(
+        await client.post(f"{API}/customers", headers=admin, json={"name": "\f" + "*" * 200}),
+        ["body", "name"],
+    )
+    refused(
+        await client.post(f"{API}/customers", headers=admin, json={"name": " \t "}),
+        ["body", "name"],
+    )
+    after = (await client.get(f"{API}/customers", headers=admin)).json()["items"]
+    assert after == before
+    ticket = await new_ticket(client, world, title="  Tür  ")
+    assert ticket["title"] == "Tür"
+    refused(
+        await client.patch(f"{API}/tickets/{ticket['id']}", headers=admin, json={"title": " " + "x" * 300}),
+        ["body", "title"],
+    )
+    assert (await client.get(f"{API}/tickets/{ticket['id']}", headers=admin)).json()["title"] == "Tür"
+
+
 async def test_lone_surrogates_are_refused_like_nul(client, ctx, world, session):
     body = json.dumps({"name": "\ud800x", "code": "SUR"})  # json.dumps writes the lone surrogate escaped
     refused(await client.post(f"{API}/tenants", **raw_json(world.admin, body)), ["body", "name"])

@@ -8,7 +8,7 @@ import datetime as dt
 import math
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import email_validator
@@ -78,7 +78,30 @@ def _storable(value: Any) -> Iterator[tuple[tuple[str | int, ...], str, str, Any
 
 # Text arriving outside a body (query, path or form fields): refused like text inside a body.
 Text = Annotated[str, AfterValidator(_storable_text)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _trimmer(min_length: int) -> Callable[[str], str]:
+    def trim(value: str) -> str:
+        value = value.strip()
+        if len(value) < min_length:
+            raise PydanticCustomError("string_blank", "Text must not be blank.")
+        return value
+
+    return trim
+
+
+def trimmed(*, max_length: int, min_length: int = 0) -> Any:
+    """Text stored without the white space around it. The length bounds apply to the text as sent, as
+    the schema's `minLength`/`maxLength` say, so the API refuses exactly what the schema refuses (and
+    text that is blank once trimmed besides)."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length or None, max_length=max_length),
+        AfterValidator(_trimmer(min_length)),
+    ]
+
+
+Name = trimmed(min_length=1, max_length=200)
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
 
 

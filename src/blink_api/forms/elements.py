@@ -9,12 +9,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from blink_api.errors import FieldError, Invalid
-from blink_api.schema_types import DATE_RANGE, Id, parse_day
+from blink_api.schema_types import DATE_RANGE, Id, parse_day, trimmed
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Label = trimmed(min_length=1, max_length=300)
 Help = Annotated[str, StringConstraints(max_length=2000)]
-Option = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Option = trimmed(min_length=1, max_length=200)
 Op = Literal["eq", "ne", "lt", "lte", "gt", "gte", "in"]
 
 
@@ -113,7 +113,7 @@ class TicketElement(_Element):
 
     type: Literal["ticket"]
     ticket_type_id: Id
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    title: Label
     description: Annotated[str, StringConstraints(max_length=20_000)] | None = None
     title_editable: bool = False
     description_editable: bool = False

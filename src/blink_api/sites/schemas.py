@@ -2,13 +2,12 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
-from blink_api.schema_types import Id, Input, Name, Output
+from blink_api.schema_types import Id, Input, Name, Output, trimmed
 
-Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Address = trimmed(max_length=500)
 
 
 class SiteCreate(Input):

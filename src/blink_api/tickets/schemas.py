@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
-from blink_api.schema_types import Day, Id, Input, LongText, Output
+from blink_api.schema_types import Day, Id, Input, LongText, Output, trimmed
 
 Status = Literal["open", "in_progress", "closed"]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+Title = trimmed(min_length=1, max_length=300)
+Body = trimmed(min_length=1, max_length=20_000)
 
 
 class Creator(Output):
