@@ -44,9 +44,6 @@ class EmployeePrincipal:
     permissions: frozenset[str]
     kind: Literal["employee"] = "employee"
 
-    def serves_tenant(self, tenant_id: uuid.UUID) -> bool:
-        return self.is_admin or tenant_id in self.tenant_ids
-
     @property
     def permissions_in_force(self) -> frozenset[str]:
         return permissions_in_force(self.is_admin, self.permissions)
