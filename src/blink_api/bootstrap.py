@@ -10,14 +10,9 @@ from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.customers.models import Customer, DocumentSource
-from blink_api.identity.models import (
-    PERMISSIONS,
-    CustomerUser,
-    Employee,
-    PermissionGroup,
-    customer_user_sites,
-)
+from blink_api.identity.models import CustomerUser, Employee, PermissionGroup, customer_user_sites
 from blink_api.identity.password_policy import why_not_password
+from blink_api.identity.principals import PERMISSIONS
 from blink_api.identity.security import Passwords
 from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
