@@ -10,18 +10,16 @@ from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.customers.models import Customer, DocumentSource
-from blink_api.identity.models import (
-    PERMISSIONS,
-    CustomerUser,
-    Employee,
-    PermissionGroup,
-    customer_user_sites,
-)
+from blink_api.forms.models import FormTemplate, FormTemplateVersion
+from blink_api.identity.models import CustomerUser, Employee, PermissionGroup, customer_user_sites
 from blink_api.identity.password_policy import why_not_password
+from blink_api.identity.principals import PERMISSIONS
 from blink_api.identity.security import Passwords
 from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
+from blink_api.tickets.models import Ticket, TicketComment, customer_ticket_types
+from blink_api.tickets.repository import next_number, refresh_search
 
 log = logging.getLogger(__name__)
 
@@ -190,10 +188,6 @@ async def _demo_portal_and_tickets(
     proof: TicketType,
 ) -> None:
     """The portal switched on for Hansa, a few tickets to look at, and an inspection form."""
-    from blink_api.forms.models import FormTemplate, FormTemplateVersion
-    from blink_api.tickets.models import Ticket, TicketComment, customer_ticket_types
-    from blink_api.tickets.repository import next_number, refresh_search
-
     await session.execute(
         customer_ticket_types.insert(),
         [{"customer_id": hansa.id, "ticket_type_id": t.id} for t in (complaint, recleaning)],

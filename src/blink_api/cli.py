@@ -1,4 +1,8 @@
-"""The `blink-api` command: serve, worker, migrate, create-admin, export-openapi."""
+"""The `blink-api` command: serve, worker, migrate, create-admin, export-openapi.
+
+Each command imports what it runs when it runs, so `migrate` and `worker` start without loading the
+web application and every route in it.
+"""
 
 from __future__ import annotations
 

@@ -7,10 +7,10 @@ from typing import Literal
 from pydantic import EmailStr, Field
 
 from blink_api.identity.password_policy import DESCRIPTION as PASSWORD_RULE
+from blink_api.identity.principals import Permission
 from blink_api.identity.schemas import NewPassword
 from blink_api.schema_types import Id, Input, Name, Output
 
-Permission = Literal["insight:manage", "check:templates:manage"]
 Locale = Literal["de", "en"]
 
 

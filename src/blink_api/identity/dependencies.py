@@ -31,7 +31,6 @@ async def get_principal(
     row = await load_principal_row(session, claims.account_id)
     if row is None or not row.is_active or row.token_version != claims.token_version:
         raise Unauthorized("The access token is no longer valid; log in again.")
-    request.state.principal_id = str(row.id)
     if row.kind == "employee":
         return EmployeePrincipal(
             id=row.id,
@@ -55,15 +54,6 @@ async def get_employee(principal: CurrentPrincipal) -> EmployeePrincipal:
 
 
 CurrentEmployee = Annotated[EmployeePrincipal, Depends(get_employee)]
-
-
-async def get_customer_user(principal: CurrentPrincipal) -> CustomerUserPrincipal:
-    if not isinstance(principal, CustomerUserPrincipal):
-        raise Forbidden("Only customer users may do this.")
-    return principal
-
-
-CurrentCustomerUser = Annotated[CustomerUserPrincipal, Depends(get_customer_user)]
 
 
 async def get_admin(principal: CurrentPrincipal) -> EmployeePrincipal:

@@ -26,11 +26,6 @@ from blink_api.db import Base, IdMixin, TimestampMixin
 from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
 
-PERMISSIONS: dict[str, str] = {
-    "insight:manage": "Configure the customer portal (with is_admin).",
-    "check:templates:manage": "Create and change form templates.",
-}
-
 employee_tenants = Table(
     "employee_tenants",
     Base.metadata,

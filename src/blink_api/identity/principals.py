@@ -5,12 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal, get_args
 
 from blink_api.errors import Forbidden
 
-INSIGHT_MANAGE = "insight:manage"
-CHECK_TEMPLATES_MANAGE = "check:templates:manage"
+# Every permission a permission group can hold; the API refuses any other.
+Permission = Literal["insight:manage", "check:templates:manage"]
+PERMISSIONS: Final[tuple[Permission, ...]] = get_args(Permission)
+
+INSIGHT_MANAGE: Final[Permission] = "insight:manage"  # configure the customer portal (with is_admin)
+CHECK_TEMPLATES_MANAGE: Final[Permission] = "check:templates:manage"  # create and change form templates
+
 # Permissions that take effect only together with `is_admin` (seed: the portal is configured "only by
 # system administrators who have this permission enabled").
 ADMIN_ONLY_PERMISSIONS = frozenset({INSIGHT_MANAGE})
@@ -43,9 +48,6 @@ class EmployeePrincipal:
     tenant_ids: frozenset[uuid.UUID]
     permissions: frozenset[str]
     kind: Literal["employee"] = "employee"
-
-    def serves_tenant(self, tenant_id: uuid.UUID) -> bool:
-        return self.is_admin or tenant_id in self.tenant_ids
 
     @property
     def permissions_in_force(self) -> frozenset[str]:

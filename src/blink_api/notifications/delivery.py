@@ -24,6 +24,7 @@ from sqlalchemy import text
 
 from blink_api.config import Settings
 from blink_api.db import Database, database_unavailable
+from blink_api.idempotency import forget_expired
 
 log = logging.getLogger(__name__)
 
@@ -216,8 +217,6 @@ class DeliveryWorker:
 
     async def housekeeping(self) -> None:
         """Forget idempotency keys past their retention; any worker may do it, at most hourly."""
-        from blink_api.idempotency import forget_expired
-
         async with self.database.sessionmaker.begin() as session:
             await forget_expired(session)
 

@@ -27,8 +27,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from blink_api.db import Base, IdMixin, TimestampMixin
 from blink_api.identity.models import Account
 
-STATUSES = ("open", "in_progress", "closed")
-
 # Which ticket types a customer's users may create and see (the portal's "Tickets" tab).
 customer_ticket_types = Table(
     "customer_ticket_types",

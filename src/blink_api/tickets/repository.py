@@ -34,7 +34,7 @@ from blink_api.identity.models import Account, Employee, customer_user_sites, em
 from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal
 from blink_api.pagination import PageParams
 from blink_api.sites.models import Site
-from blink_api.sites.repository import visible_sites
+from blink_api.sites.repository import site_by_id, visible_sites
 from blink_api.tenants.models import Tenant
 from blink_api.tickets.models import Ticket, TicketComment, TicketEvent, customer_ticket_types
 
@@ -262,8 +262,6 @@ async def refresh_search(session: AsyncSession, ticket_id: uuid.UUID) -> None:
 
 
 async def site_for_ticket(session: AsyncSession, principal: Principal, site_id: uuid.UUID) -> Site | None:
-    from blink_api.sites.repository import site_by_id
-
     return (await session.scalars(site_by_id(principal, site_id))).first()
 
 
