@@ -22,8 +22,8 @@ from blink_api.identity.security import Tokens
 from blink_api.notifications.models import OutboxMessage
 from tests.conftest import make_settings
 from tests.factories import make_employee
+from tests.kit import assert_problem
 
-PROBLEM = "application/problem+json"
 TOKEN_URL = "/api/v1/auth/token"
 ME_URL = "/api/v1/me"
 ALL_PERMISSIONS = ["check:templates:manage", "insight:manage"]
@@ -41,15 +41,6 @@ async def token_for(client: httpx.AsyncClient, email: str, password: str) -> str
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def assert_problem(r: httpx.Response, status: int) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = r.json()
-    assert body["status"] == status
-    assert body["title"] and body["detail"] and body["type"]
-    return body
 
 
 def assert_unauthorized(r: httpx.Response) -> dict:

@@ -8,8 +8,6 @@ import pytest
 
 from blink_api.forms.models import FormTemplate, FormTemplateVersion
 from tests.forms_helpers import (
-    API,
-    assert_problem,
     create_template,
     make_filler,
     make_manager,
@@ -19,6 +17,7 @@ from tests.forms_helpers import (
     template_body,
     ticket_element,
 )
+from tests.kit import API, assert_problem
 
 EVERY_TYPE = [
     {"key": "kopf", "type": "heading", "label": "Eingangsbereich"},

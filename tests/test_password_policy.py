@@ -15,9 +15,9 @@ from blink_api.identity.models import Account, Employee
 from blink_api.identity.password_policy import why_not_password
 from tests.conftest import make_settings
 from tests.factories import World
+from tests.kit import API
 from tests.test_auth import run_cli
 
-API = "/api/v1"
 STRONG = "Kranich fliegt über Elbe"
 NEW_EMAIL = "nina.neu@example.com"
 

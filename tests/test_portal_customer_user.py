@@ -12,9 +12,8 @@ from PIL import Image
 from sqlalchemy import text
 
 from tests.factories import World, make_customer_user, make_employee, make_ticket_type
+from tests.kit import API, assert_problem, new_ticket
 
-API = "/api/v1"
-PROBLEM = "application/problem+json"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 UTC = dt.UTC
 
@@ -23,14 +22,6 @@ def image_bytes(fmt: str = "PNG", color: tuple[int, int, int] = (200, 30, 30)) -
     buffer = io.BytesIO()
     Image.new("RGB", (4, 3), color).save(buffer, format=fmt)
     return buffer.getvalue()
-
-
-def assert_problem(r, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM), r.headers
-    body = r.json()
-    assert isinstance(body["detail"], str) and body["detail"].strip()
-    return body
 
 
 async def enable(
@@ -53,16 +44,6 @@ async def evaluation_settings(client, world: World, enabled: bool, group_days: i
         json={"ticket_evaluation_enabled": enabled, "group_days": group_days},
     )
     assert r.status_code == 200, r.text
-
-
-async def new_ticket(client, headers, site, ticket_type, title: str = "Fenster verschmutzt", **extra) -> dict:
-    r = await client.post(
-        f"{API}/tickets",
-        headers=headers,
-        json={"site_id": str(site.id), "ticket_type_id": str(ticket_type.id), "title": title, **extra},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 async def comment(client, headers, ticket_id: str, body: str, internal: bool = False) -> dict:

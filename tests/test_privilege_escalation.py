@@ -13,19 +13,16 @@ import pytest
 from sqlalchemy import text
 
 from tests.factories import Actor, World, make_employee, make_group
+from tests.kit import API, assert_problem
 
-API = "/api/v1"
-PROBLEM = "application/problem+json"
 INSIGHT = "insight:manage"
 TEMPLATES = "check:templates:manage"
 NEW_PASSWORD = "Kranich fliegt über Elbe"
 
 
 def assert_refused(r, permission: str = INSIGHT) -> dict[str, Any]:
-    assert r.status_code == 403, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = r.json()
-    assert body["status"] == 403 and body["type"] == "/problems/forbidden"
+    body = assert_problem(r, 403)
+    assert body["type"] == "/problems/forbidden"
     assert f"'{permission}'" in body["detail"], body["detail"]
     return body
 

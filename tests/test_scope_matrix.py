@@ -14,8 +14,8 @@ from sqlalchemy import text
 
 from blink_api.app import api_routes
 from tests.factories import World, make_customer_user, make_group, make_ticket_type
+from tests.kit import API
 
-API = "/api/v1"
 PDF = b"%PDF-1.4\n% VICTIM-DOC-BYTES-4f6a\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 ATTACHMENT_BYTES = b"VICTIM-ATTACHMENT-BYTES-77c1 Tresorcode 4711"
 

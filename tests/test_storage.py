@@ -17,8 +17,7 @@ from moto.server import ThreadedMotoServer
 from blink_api.app import create_app
 from blink_api.storage import FileStorage, ObjectMissing, S3Storage, storage_from_settings
 from tests.conftest import make_settings
-
-API = "/api/v1"
+from tests.kit import API
 
 
 async def chunks(*parts: bytes) -> AsyncIterator[bytes]:

@@ -19,20 +19,9 @@ from PIL import Image
 from blink_api.app import create_app
 from tests.conftest import make_settings
 from tests.factories import Actor, make_employee
+from tests.kit import API, assert_problem
 
-API = "/api/v1"
-PROBLEM = "application/problem+json"
 KEY = re.compile(r"attachments/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def assert_problem(r, status: int, loc: list | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status and body["title"] and body["detail"]
-    if loc is not None:
-        assert loc in [e["loc"] for e in body["errors"]], body
-    return body
 
 
 def png(width: int = 24, height: int = 16) -> bytes:
