@@ -20,10 +20,10 @@ from sqlalchemy import text
 
 from blink_api.app import create_app
 from tests.conftest import make_settings
+from tests.kit import API, PROBLEM
 
-TOKEN_URL = "/api/v1/auth/token"
-ME_URL = "/api/v1/me"
-PROBLEM = "application/problem+json"
+TOKEN_URL = f"{API}/auth/token"
+ME_URL = f"{API}/me"
 
 OWNER_HOME = "198.51.100.10"
 OWNER_TRAVELLING = "192.0.2.44"

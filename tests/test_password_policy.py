@@ -15,7 +15,7 @@ from blink_api.identity.models import Account, Employee
 from blink_api.identity.password_policy import why_not_password
 from tests.conftest import make_settings
 from tests.factories import World
-from tests.kit import API
+from tests.kit import API, assert_problem
 from tests.test_auth import run_cli
 
 STRONG = "Kranich fliegt über Elbe"
@@ -110,8 +110,7 @@ async def test_weak_password_is_refused_at_its_field_and_changes_nothing(client,
 
     r = await send(client, world, link, password)
 
-    assert r.status_code == 422, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
+    assert_problem(r, 422, ["body", "password"])
     errors = [e for e in r.json()["errors"] if e["loc"] == ["body", "password"]]
     assert errors, r.json()
     assert says in errors[0]["msg"], errors[0]["msg"]

@@ -19,7 +19,7 @@ from PIL import Image
 from blink_api.app import create_app
 from tests.conftest import make_settings
 from tests.factories import Actor, make_employee
-from tests.kit import API, assert_problem
+from tests.kit import API, assert_problem, new_ticket
 
 KEY = re.compile(r"attachments/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -72,13 +72,7 @@ def storage_root(settings) -> Path:
 
 @pytest.fixture
 async def ticket(client, world) -> dict:
-    r = await client.post(
-        f"{API}/tickets",
-        headers=world.employee_a.headers,
-        json={"site_id": str(world.site_a1.id), "ticket_type_id": str(world.type_a.id), "title": "Schaden"},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
+    return await new_ticket(client, world.employee_a, world.site_a1, world.type_a, "Schaden")
 
 
 async def upload(client, actor: Actor, ticket_id: str, *files, headers: dict | None = None):
