@@ -21,6 +21,8 @@ from tests.factories import PASSWORD, Actor, World
 from tests.kit import API, new_ticket
 from tests.smtp import SENDER, Received, SmtpServer, drain, smtp_worker
 
+DESCRIPTION = "Die Eingangstür schließt nicht."  # every ticket here has one, so mails render it
+
 
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
@@ -165,7 +167,12 @@ async def test_customer_ticket_mails_opted_in_active_employees_of_its_tenant_onl
     assert r.status_code == 200, r.text
 
     ticket = await new_ticket(
-        client, world.customer_user_x.headers, world.site_a1, world.type_a, title="Heizung kalt"
+        client,
+        world.customer_user_x.headers,
+        world.site_a1,
+        world.type_a,
+        description=DESCRIPTION,
+        title="Heizung kalt",
     )
     mails = await mailbox.deliver()
 
@@ -178,7 +185,9 @@ async def test_customer_ticket_mails_opted_in_active_employees_of_its_tenant_onl
 async def test_employee_creating_or_commenting_mails_no_employee(client, portal, mailbox):
     world = portal
     await add_employee(client, world, "optin@example.com")
-    ticket = await new_ticket(client, world.employee_a.headers, world.site_a1, world.type_a)
+    ticket = await new_ticket(
+        client, world.employee_a.headers, world.site_a1, world.type_a, description=DESCRIPTION
+    )
     await comment(client, world.employee_a.headers, ticket, "Techniker ist informiert.")
     await patch_ticket(client, world.employee_a, ticket, status="closed")
 
@@ -189,7 +198,9 @@ async def test_employee_creating_or_commenting_mails_no_employee(client, portal,
 async def test_assignee_alone_hears_of_customer_comment(client, portal, mailbox):
     world = portal
     await add_employee(client, world, "optin@example.com")
-    ticket = await new_ticket(client, world.customer_user_x.headers, world.site_a1, world.type_a)
+    ticket = await new_ticket(
+        client, world.customer_user_x.headers, world.site_a1, world.type_a, description=DESCRIPTION
+    )
     await mailbox.deliver()
     await patch_ticket(client, world.employee_a, ticket, assignee_id=str(world.employee_a.id))
     assert await mailbox.deliver() == []  # assigning is no customer action
@@ -204,7 +215,9 @@ async def test_assignee_alone_hears_of_customer_comment(client, portal, mailbox)
 
 async def test_inactive_assignee_gets_nothing(client, portal, mailbox):
     world = portal
-    ticket = await new_ticket(client, world.customer_user_x.headers, world.site_a1, world.type_a)
+    ticket = await new_ticket(
+        client, world.customer_user_x.headers, world.site_a1, world.type_a, description=DESCRIPTION
+    )
     await patch_ticket(client, world.employee_a, ticket, assignee_id=str(world.employee_a.id))
     r = await client.patch(
         f"{API}/employees/{world.employee_a.id}", headers=world.admin.headers, json={"is_active": False}
@@ -219,7 +232,9 @@ async def test_inactive_assignee_gets_nothing(client, portal, mailbox):
 async def test_employee_public_comment_mails_the_creating_customer_user_only(client, portal, mailbox):
     world = portal
     await add_employee(client, world, "optin@example.com")
-    ticket = await new_ticket(client, world.customer_user_x.headers, world.site_a1, world.type_a)
+    ticket = await new_ticket(
+        client, world.customer_user_x.headers, world.site_a1, world.type_a, description=DESCRIPTION
+    )
     await mailbox.deliver()
 
     await comment(client, world.employee_a.headers, ticket, "Wir kommen morgen um 8 Uhr.")
@@ -232,7 +247,9 @@ async def test_employee_public_comment_mails_the_creating_customer_user_only(cli
 async def test_internal_note_mails_nobody(client, portal, mailbox):
     world = portal
     await add_employee(client, world, "optin@example.com")
-    ticket = await new_ticket(client, world.customer_user_x.headers, world.site_a1, world.type_a)
+    ticket = await new_ticket(
+        client, world.customer_user_x.headers, world.site_a1, world.type_a, description=DESCRIPTION
+    )
     await mailbox.deliver()
 
     await comment(client, world.employee_a.headers, ticket, "Kunde zahlt schlecht.", internal=True)
@@ -242,7 +259,9 @@ async def test_internal_note_mails_nobody(client, portal, mailbox):
 
 async def test_customer_is_not_mailed_about_own_comment_but_about_a_colleagues(client, portal, mailbox):
     world = portal
-    ticket = await new_ticket(client, world.customer_user_x.headers, world.site_a1, world.type_a)
+    ticket = await new_ticket(
+        client, world.customer_user_x.headers, world.site_a1, world.type_a, description=DESCRIPTION
+    )
     await comment(client, world.customer_user_x.headers, ticket, "Nachtrag von mir.")
     assert world.customer_user_x.email not in recipients(await mailbox.deliver())
 
@@ -258,7 +277,9 @@ async def test_customer_is_not_mailed_about_own_comment_but_about_a_colleagues(c
 async def test_closing_mails_the_creating_customer_user(client, portal, mailbox):
     world = portal
     await add_employee(client, world, "optin@example.com")
-    ticket = await new_ticket(client, world.customer_user_x.headers, world.site_a1, world.type_a)
+    ticket = await new_ticket(
+        client, world.customer_user_x.headers, world.site_a1, world.type_a, description=DESCRIPTION
+    )
     await mailbox.deliver()
 
     await patch_ticket(client, world.employee_a, ticket, status="in_progress")
@@ -273,7 +294,9 @@ async def test_closing_mails_the_creating_customer_user(client, portal, mailbox)
 
 async def test_creator_who_lost_the_ticket_hears_nothing_more(client, portal, mailbox):
     world = portal
-    ticket = await new_ticket(client, world.customer_user_x.headers, world.site_a1, world.type_a)
+    ticket = await new_ticket(
+        client, world.customer_user_x.headers, world.site_a1, world.type_a, description=DESCRIPTION
+    )
     await mailbox.deliver()
     # The site is taken away from the creator: the ticket is out of its scope now.
     r = await client.put(
@@ -291,7 +314,9 @@ async def test_creator_who_lost_the_ticket_hears_nothing_more(client, portal, ma
 
 async def test_inactive_customer_user_gets_nothing(client, portal, mailbox):
     world = portal
-    ticket = await new_ticket(client, world.customer_user_x.headers, world.site_a1, world.type_a)
+    ticket = await new_ticket(
+        client, world.customer_user_x.headers, world.site_a1, world.type_a, description=DESCRIPTION
+    )
     await mailbox.deliver()
     r = await client.patch(
         f"{API}/customer-users/{world.customer_user_x.id}",
@@ -356,7 +381,9 @@ async def test_customer_mails_have_one_recipient_and_no_staff_address_or_interna
 ):
     world = portal
     await add_employee(client, world, "optin@example.com")
-    ticket = await new_ticket(client, world.customer_user_x.headers, world.site_a1, world.type_a)
+    ticket = await new_ticket(
+        client, world.customer_user_x.headers, world.site_a1, world.type_a, description=DESCRIPTION
+    )
     await patch_ticket(client, world.employee_a, ticket, assignee_id=str(world.employee_a.id))
     await mailbox.deliver()
 
@@ -380,7 +407,9 @@ async def test_customer_mails_have_one_recipient_and_no_staff_address_or_interna
 
 async def test_employee_and_customer_get_separate_messages(client, portal, mailbox):
     world = portal
-    ticket = await new_ticket(client, world.customer_user_x.headers, world.site_a1, world.type_a)
+    ticket = await new_ticket(
+        client, world.customer_user_x.headers, world.site_a1, world.type_a, description=DESCRIPTION
+    )
     await patch_ticket(client, world.employee_a, ticket, assignee_id=str(world.employee_a.id))
     colleague = await add_customer_user(client, world, "kollege@hansa.example")
 
@@ -400,7 +429,12 @@ async def test_employee_and_customer_get_separate_messages(client, portal, mailb
 async def test_mail_names_ticket_site_comment_and_links_to_the_portal(client, portal, mailbox, settings):
     world = portal
     ticket = await new_ticket(
-        client, world.customer_user_x.headers, world.site_a1, world.type_a, title="Aufzug steht"
+        client,
+        world.customer_user_x.headers,
+        world.site_a1,
+        world.type_a,
+        description=DESCRIPTION,
+        title="Aufzug steht",
     )
     await mailbox.deliver()
 
@@ -422,7 +456,12 @@ async def test_mail_names_ticket_site_comment_and_links_to_the_portal(client, po
 async def test_user_text_is_escaped_in_html(client, portal, mailbox):
     world = portal
     ticket = await new_ticket(
-        client, world.customer_user_x.headers, world.site_a1, world.type_a, title="<b>Leck</b> & Co"
+        client,
+        world.customer_user_x.headers,
+        world.site_a1,
+        world.type_a,
+        description=DESCRIPTION,
+        title="<b>Leck</b> & Co",
     )
     await mailbox.deliver()
 
@@ -466,9 +505,16 @@ async def test_english_for_locale_en_german_otherwise(client, portal, mailbox):
     await add_employee(client, world, "en-staff@example.com", locale="en")
     english_customer = await add_customer_user(client, world, "en@hansa.example", locale="en")
 
-    en_ticket = await new_ticket(client, english_customer, world.site_a1, world.type_a, title="Light broken")
+    en_ticket = await new_ticket(
+        client, english_customer, world.site_a1, world.type_a, description=DESCRIPTION, title="Light broken"
+    )
     de_ticket = await new_ticket(
-        client, world.customer_user_x.headers, world.site_a1, world.type_a, title="Licht defekt"
+        client,
+        world.customer_user_x.headers,
+        world.site_a1,
+        world.type_a,
+        description=DESCRIPTION,
+        title="Licht defekt",
     )
     staff: dict[str, list[EmailMessage]] = {}
     for mail in await mailbox.deliver():
@@ -513,7 +559,9 @@ async def test_rolled_back_change_mails_nobody(
     client, portal, mailbox, database: Database, settings: Settings
 ):
     world = portal
-    ticket = await new_ticket(client, world.customer_user_x.headers, world.site_a1, world.type_a)
+    ticket = await new_ticket(
+        client, world.customer_user_x.headers, world.site_a1, world.type_a, description=DESCRIPTION
+    )
     await mailbox.deliver()
     employee = EmployeePrincipal(
         id=world.employee_a.id,
@@ -544,7 +592,9 @@ async def test_rolled_back_change_mails_nobody(
 async def test_refused_requests_queue_no_mail(client, portal, mailbox, database: Database):
     world = portal
     await add_employee(client, world, "optin@example.com")
-    ticket = await new_ticket(client, world.customer_user_x.headers, world.site_a1, world.type_a)
+    ticket = await new_ticket(
+        client, world.customer_user_x.headers, world.site_a1, world.type_a, description=DESCRIPTION
+    )
     await mailbox.deliver()
     before = await outbox_count(database)
     url = f"{API}/tickets/{ticket['id']}"
