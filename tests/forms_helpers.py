@@ -13,21 +13,9 @@ from pypdf import PdfReader
 
 from blink_api.context import AppContext
 from tests.factories import Actor, World, make_employee
+from tests.kit import API
 
-API = "/api/v1"
-PROBLEM = "application/problem+json"
 MANAGE = "check:templates:manage"
-
-
-def assert_problem(r: httpx.Response, status: int, loc: list[Any] | None = None) -> dict[str, Any]:
-    """An RFC 9457 problem with this status (and, when given, an error at exactly this field path)."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status
-    if loc is not None:
-        assert loc in [e["loc"] for e in body.get("errors") or []], body
-    return body
 
 
 async def make_manager(ctx: AppContext, world: World, *, name: str = "Marta Vorlagen") -> Actor:

@@ -22,10 +22,10 @@ from blink_api.identity.security import Tokens
 from blink_api.notifications.models import OutboxMessage
 from tests.conftest import make_settings
 from tests.factories import make_employee
+from tests.kit import API, assert_problem
 
-PROBLEM = "application/problem+json"
-TOKEN_URL = "/api/v1/auth/token"
-ME_URL = "/api/v1/me"
+TOKEN_URL = f"{API}/auth/token"
+ME_URL = f"{API}/me"
 ALL_PERMISSIONS = ["check:templates:manage", "insight:manage"]
 
 
@@ -41,15 +41,6 @@ async def token_for(client: httpx.AsyncClient, email: str, password: str) -> str
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def assert_problem(r: httpx.Response, status: int) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = r.json()
-    assert body["status"] == status
-    assert body["title"] and body["detail"] and body["type"]
-    return body
 
 
 def assert_unauthorized(r: httpx.Response) -> dict:
@@ -336,7 +327,7 @@ async def test_password_change_logs_out_earlier_tokens_and_the_new_password_work
     logged_in_before = await token_for(client, employee.email, employee.password)
 
     r = await client.patch(
-        f"/api/v1/employees/{employee.id}",
+        f"{API}/employees/{employee.id}",
         json={"password": "a brand new secret"},
         headers=world.admin.headers,
     )
@@ -358,7 +349,7 @@ async def test_password_change_logs_out_earlier_tokens_and_the_new_password_work
 async def invite(client: httpx.AsyncClient, world, database, email: str) -> str:
     """Create an employee without password and return the token from its invitation mail."""
     r = await client.post(
-        "/api/v1/employees",
+        f"{API}/employees",
         json={"email": email, "name": "Nina Neu", "tenant_ids": [str(world.tenant_a.id)]},
         headers=world.admin.headers,
     )
@@ -372,7 +363,7 @@ async def invite(client: httpx.AsyncClient, world, database, email: str) -> str:
 
 
 async def set_password(client: httpx.AsyncClient, body: dict) -> httpx.Response:
-    return await client.post("/api/v1/auth/password", json=body)
+    return await client.post(f"{API}/auth/password", json=body)
 
 
 async def test_invitation_link_sets_the_password_once(client, world, database):

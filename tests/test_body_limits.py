@@ -12,17 +12,14 @@ import httpx
 
 from blink_api.limits import MULTIPART_OVERHEAD
 from tests.factories import World
+from tests.kit import API, assert_problem
 
-API = "/api/v1"
-PROBLEM = "application/problem+json"
 MIB = 1_048_576
 
 
 def assert_413(r: httpx.Response, path: str) -> dict:
-    assert r.status_code == 413, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = r.json()
-    assert body["status"] == 413 and body["type"] == "/problems/payload-too-large"
+    body = assert_problem(r, 413)
+    assert body["type"] == "/problems/payload-too-large"
     assert body["instance"] == path
     assert r.headers["connection"] == "close"
     return body

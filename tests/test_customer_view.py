@@ -14,10 +14,9 @@ from blink_api.tickets import customer_view
 from blink_api.tickets.models import Ticket
 from blink_api.tickets.schemas import TicketRead
 from tests.factories import World, make_site, make_ticket_type
+from tests.kit import API, new_ticket
 from tests.smtp import SmtpServer
 from tests.test_notifications import Mailbox, html_part, text_part
-
-API = "/api/v1"
 
 
 @pytest.fixture
@@ -39,16 +38,6 @@ async def enable(client, world: World, *types: Any) -> None:
         json={"enabled_ticket_type_ids": [str(t.id) for t in types], "document_sources": []},
     )
     assert r.status_code == 200, r.text
-
-
-async def new_ticket(client, headers, site: Any, ticket_type: Any, title: str = "Heizung kalt") -> dict:
-    r = await client.post(
-        f"{API}/tickets",
-        headers=headers,
-        json={"site_id": str(site.id), "ticket_type_id": str(ticket_type.id), "title": title},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 async def patch(client, headers, ticket_id: str, **fields: Any) -> dict:

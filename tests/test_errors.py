@@ -4,18 +4,7 @@ import pytest
 
 from blink_api.app import create_app
 from tests.conftest import make_settings
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(r, status: int) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = r.json()
-    assert body["status"] == status
-    assert body["title"] and body["detail"] and body["type"]
-    assert "Traceback" not in r.text
-    return body
+from tests.kit import assert_problem
 
 
 async def test_unknown_route_is_a_problem(client):

@@ -29,10 +29,8 @@ from tests.conftest import make_settings
 from tests.database import migrate
 from tests.factories import World
 from tests.faults import PgProxy, RawClient, free_port, request_head, serve
+from tests.kit import API, PROBLEM
 from tests.smtp import SENDER, SmtpServer, eventually
-
-API = "/api/v1"
-PROBLEM = "application/problem+json"
 
 # Small bounds, so that each fault is answered quickly; the defaults are larger.
 FAST = {

@@ -15,9 +15,7 @@ from blink_api.capacity import Gate
 from blink_api.forms.models import FormSubmission, FormTemplateVersion
 from tests.factories import make_employee
 from tests.forms_helpers import (
-    API,
     MANAGE,
-    assert_problem,
     create_template,
     make_filler,
     make_manager,
@@ -32,6 +30,7 @@ from tests.forms_helpers import (
     ticket_element,
     upload_id,
 )
+from tests.kit import API, assert_problem
 
 PHOTO_FORM = [
     {"key": "sauberkeit", "type": "rating", "label": "Sauberkeit", "required": True},

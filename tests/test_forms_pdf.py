@@ -10,8 +10,6 @@ from PIL import Image
 from pypdf.generic import ContentStream
 
 from tests.forms_helpers import (
-    API,
-    assert_problem,
     make_filler,
     make_manager,
     pdf_image_count,
@@ -25,6 +23,7 @@ from tests.forms_helpers import (
     ticket_element,
     upload_id,
 )
+from tests.kit import API, assert_problem
 
 INSPECTION = [
     {"key": "bereich", "type": "heading", "label": "Eingangsbereich"},

@@ -2,6 +2,8 @@ import io
 
 from pypdf import PdfReader
 
+from tests.kit import API
+
 
 async def test_inspection_raises_ticket_with_pdf(client, world, ctx):
     from tests.factories import make_employee
@@ -30,13 +32,13 @@ async def test_inspection_raises_ticket_with_pdf(client, world, ctx):
             },
         ],
     }
-    r = await client.post("/api/v1/form-templates", headers=h, json=template)
+    r = await client.post(f"{API}/form-templates", headers=h, json=template)
     assert r.status_code == 201, r.text
     tid = r.json()["id"]
-    r = await client.post(f"/api/v1/form-templates/{tid}/publish", headers=h)
+    r = await client.post(f"{API}/form-templates/{tid}/publish", headers=h)
     assert r.status_code == 200, r.text
     r = await client.post(
-        "/api/v1/form-submissions",
+        f"{API}/form-submissions",
         headers=h,
         json={
             "template_id": tid,
@@ -52,16 +54,16 @@ async def test_inspection_raises_ticket_with_pdf(client, world, ctx):
     assert r.status_code == 201, r.text
     sub = r.json()
     assert sub["status"] == "completed" and len(sub["ticket_ids"]) == 1
-    t = (await client.get(f"/api/v1/tickets/{sub['ticket_ids'][0]}", headers=h)).json()
+    t = (await client.get(f"{API}/tickets/{sub['ticket_ids'][0]}", headers=h)).json()
     assert t["title"] == "Nachreinigung Eingang" and t["due_date"] == "2026-12-01"
-    atts = (await client.get(f"/api/v1/tickets/{t['id']}/attachments", headers=h)).json()["items"]
+    atts = (await client.get(f"{API}/tickets/{t['id']}/attachments", headers=h)).json()["items"]
     assert len(atts) == 1 and atts[0]["content_type"] == "application/pdf"
-    pdf = (await client.get(f"/api/v1/attachments/{atts[0]['id']}/content", headers=h)).content
+    pdf = (await client.get(f"{API}/attachments/{atts[0]['id']}/content", headers=h)).content
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert "Sauberkeit Böden" in text and "1 / 5" in text and t["number"] in text
     assert "<font color=red>überall</font>" in text
     r = await client.post(
-        "/api/v1/form-submissions",
+        f"{API}/form-submissions",
         headers=h,
         json={
             "template_id": tid,

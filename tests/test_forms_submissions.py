@@ -8,9 +8,7 @@ import pytest
 
 from tests.factories import make_employee
 from tests.forms_helpers import (
-    API,
     MANAGE,
-    assert_problem,
     make_filler,
     make_manager,
     photo_jpeg,
@@ -22,6 +20,7 @@ from tests.forms_helpers import (
     upload,
     upload_id,
 )
+from tests.kit import API, assert_problem
 
 CHECKED = [
     {"key": "pruefer", "type": "text", "label": "Prüfer", "required": True},

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from blink_api.attachments.models import Attachment
 from blink_api.capacity import Gate
-from tests.forms_helpers import API, assert_problem, photo_jpeg, signature_png, upload
+from tests.forms_helpers import photo_jpeg, signature_png, upload
+from tests.kit import API, assert_problem
 
 ORIENTATION, GPS_IFD = 0x0112, 0x8825
 

@@ -20,10 +20,10 @@ from sqlalchemy import text
 
 from blink_api.app import create_app
 from tests.conftest import make_settings
+from tests.kit import API, PROBLEM, assert_problem
 
-TOKEN_URL = "/api/v1/auth/token"
-ME_URL = "/api/v1/me"
-PROBLEM = "application/problem+json"
+TOKEN_URL = f"{API}/auth/token"
+ME_URL = f"{API}/me"
 
 OWNER_HOME = "198.51.100.10"
 OWNER_TRAVELLING = "192.0.2.44"
@@ -55,8 +55,7 @@ def assert_refused(r: httpx.Response) -> None:
 
 def retry_after(r: httpx.Response, status: int = 429) -> int:
     """The `Retry-After` seconds of a refusal for being too many (a problem document)."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
+    assert_problem(r, status)
     value = r.headers["retry-after"]
     assert value.isdigit(), value
     assert int(value) >= 1

@@ -26,6 +26,7 @@ from blink_api.notifications.templates import Mail
 from tests.conftest import make_settings
 from tests.database import transaction_pooler
 from tests.factories import World
+from tests.kit import API
 from tests.smtp import (
     SENDER,
     SmtpServer,
@@ -36,8 +37,6 @@ from tests.smtp import (
     smtp_settings,
     smtp_worker,
 )
-
-API = "/api/v1"
 
 
 @pytest.fixture

@@ -23,19 +23,9 @@ from tests.factories import (
     make_tenant,
     make_ticket_type,
 )
+from tests.kit import API, assert_problem
 
-PROBLEM = "application/problem+json"
-API = "/api/v1"
 PASSWORD = "a long enough password"
-
-
-def assert_problem(r, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = r.json()
-    assert body["status"] == status
-    assert isinstance(body["detail"], str) and body["detail"].strip()
-    return body
 
 
 def locs(problem: dict[str, Any]) -> list[list[str | int]]:

@@ -19,9 +19,7 @@ from tests.factories import (
     make_tenant,
     make_ticket_type,
 )
-
-PROBLEM = "application/problem+json"
-API = "/api/v1"
+from tests.kit import API, assert_problem
 
 
 @dataclass(frozen=True)
@@ -66,15 +64,6 @@ NON_ADMINS = ("employee_a", "insight_no_admin", "customer_user_x")
 
 def headers_of(world: World, caller: str) -> dict[str, str]:
     return {} if caller == "anonymous" else getattr(world, caller).headers
-
-
-def assert_problem(r, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = r.json()
-    assert body["status"] == status
-    assert isinstance(body["detail"], str) and body["detail"].strip()
-    return body
 
 
 async def fresh_item(database, ctx, world: World, resource: str) -> uuid.UUID:

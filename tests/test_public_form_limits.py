@@ -15,7 +15,8 @@ from sqlalchemy import func, select, text
 from blink_api.app import create_app
 from blink_api.forms.models import FormSubmission
 from tests.conftest import make_settings
-from tests.forms_helpers import API, PROBLEM, create_template, make_manager, publish, template_body
+from tests.forms_helpers import create_template, make_manager, publish, template_body
+from tests.kit import API, PROBLEM, assert_problem
 
 ANSWERS = {"answers": {"name": "Frau Weiß", "zufrieden": 4}}
 
@@ -39,9 +40,7 @@ async def form_token(client, world, ctx) -> str:
 
 
 def assert_too_many(r: httpx.Response) -> int:
-    assert r.status_code == 429, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    assert r.json()["status"] == 429
+    assert_problem(r, 429)
     seconds = r.headers["retry-after"]
     assert seconds.isdigit() and 1 <= int(seconds) <= 60, seconds
     return int(seconds)

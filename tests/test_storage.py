@@ -17,8 +17,7 @@ from moto.server import ThreadedMotoServer
 from blink_api.app import create_app
 from blink_api.storage import FileStorage, ObjectMissing, S3Storage, storage_from_settings
 from tests.conftest import make_settings
-
-API = "/api/v1"
+from tests.kit import API, assert_problem
 
 
 async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
@@ -302,5 +301,4 @@ async def test_missing_object_in_s3_answers_404_not_500(s3, tmp_path, database_u
             for key in s3.object_keys():
                 s3.client.delete_object(Bucket=s3.bucket, Key=key)
             r = await client.get(f"{API}/attachments/{item['id']}/content", headers=h)
-            assert r.status_code == 404, r.text
-            assert r.headers["content-type"].startswith("application/problem+json")
+            assert_problem(r, 404)

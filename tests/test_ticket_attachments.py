@@ -19,20 +19,9 @@ from PIL import Image
 from blink_api.app import create_app
 from tests.conftest import make_settings
 from tests.factories import Actor, make_employee
+from tests.kit import API, assert_problem, new_ticket
 
-API = "/api/v1"
-PROBLEM = "application/problem+json"
 KEY = re.compile(r"attachments/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def assert_problem(r, status: int, loc: list | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status and body["title"] and body["detail"]
-    if loc is not None:
-        assert loc in [e["loc"] for e in body["errors"]], body
-    return body
 
 
 def png(width: int = 24, height: int = 16) -> bytes:
@@ -83,13 +72,7 @@ def storage_root(settings) -> Path:
 
 @pytest.fixture
 async def ticket(client, world) -> dict:
-    r = await client.post(
-        f"{API}/tickets",
-        headers=world.employee_a.headers,
-        json={"site_id": str(world.site_a1.id), "ticket_type_id": str(world.type_a.id), "title": "Schaden"},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
+    return await new_ticket(client, world.employee_a, world.site_a1, world.type_a, "Schaden")
 
 
 async def upload(client, actor: Actor, ticket_id: str, *files, headers: dict | None = None):

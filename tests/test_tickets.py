@@ -14,28 +14,7 @@ from blink_api.pagination import Page, encode_cursor
 from blink_api.tickets.models import Ticket, TicketComment
 from blink_api.tickets.schemas import TicketRead
 from tests.factories import Actor, make_employee, make_ticket_type
-
-API = "/api/v1"
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(r, status: int, loc: list | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status and body["title"] and body["detail"] and body["type"]
-    assert "Traceback" not in r.text
-    if loc is not None:
-        assert loc in [e["loc"] for e in body["errors"]], body
-    return body
-
-
-async def create(client, actor: Actor, site, ticket_type, **fields) -> dict:
-    body = {"site_id": str(site.id), "ticket_type_id": str(ticket_type.id), "title": "Fenster verschmutzt"}
-    body.update(fields)
-    r = await client.post(f"{API}/tickets", headers=actor.headers, json=body)
-    assert r.status_code == 201, r.text
-    return r.json()
+from tests.kit import API, assert_problem, new_ticket
 
 
 async def new_employee(database, ctx, tenants, name: str = "Erika Employee") -> Actor:
@@ -59,7 +38,7 @@ async def list_ids(client, actor: Actor, **params) -> list[str]:
 
 
 async def test_created_ticket_has_every_documented_field(client, world):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a, description="2. OG")
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a, description="2. OG")
     assert set(t) == {
         "id",
         "number",
@@ -87,10 +66,10 @@ async def test_created_ticket_has_every_documented_field(client, world):
 
 
 async def test_numbers_count_per_tenant_with_its_code(client, world):
-    a1 = await create(client, world.employee_a, world.site_a1, world.type_a)
-    b1 = await create(client, world.employee_b, world.site_b1, world.type_b)
-    a2 = await create(client, world.employee_a, world.site_a2, world.type_a)
-    b2 = await create(client, world.admin, world.site_b1, world.type_b)
+    a1 = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
+    b1 = await new_ticket(client, world.employee_b, world.site_b1, world.type_b)
+    a2 = await new_ticket(client, world.employee_a, world.site_a2, world.type_a)
+    b2 = await new_ticket(client, world.admin, world.site_b1, world.type_b)
     assert [a1["number"], a2["number"]] == ["AAA-000001", "AAA-000002"]
     assert [b1["number"], b2["number"]] == ["BBB-000001", "BBB-000002"]
 
@@ -110,7 +89,7 @@ async def test_numbers_stay_unique_under_concurrent_creation(client, world):
 
 async def test_employee_may_set_status_assignee_and_due_date_on_creation(client, world, database, ctx):
     colleague = await new_employee(database, ctx, [world.tenant_a], name="Chris Colleague")
-    t = await create(
+    t = await new_ticket(
         client,
         world.employee_a,
         world.site_a1,
@@ -124,8 +103,8 @@ async def test_employee_may_set_status_assignee_and_due_date_on_creation(client,
 
 
 async def test_employees_see_their_tenants_tickets_and_admins_all(client, world, database, ctx):
-    a = await create(client, world.employee_a, world.site_a1, world.type_a)
-    b = await create(client, world.employee_b, world.site_b1, world.type_b)
+    a = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
+    b = await new_ticket(client, world.employee_b, world.site_b1, world.type_b)
     both = await new_employee(database, ctx, [world.tenant_a, world.tenant_b])
     assert await list_ids(client, world.employee_a) == [a["id"]]
     assert await list_ids(client, world.employee_b) == [b["id"]]
@@ -139,7 +118,7 @@ async def test_employees_see_their_tenants_tickets_and_admins_all(client, world,
 
 
 async def test_employee_without_tenant_sees_no_ticket(client, world, database, ctx):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     nobody = await new_employee(database, ctx, [])
     assert await list_ids(client, nobody) == []
     cursor = encode_cursor(dt.datetime(2099, 1, 1, tzinfo=dt.UTC), uuid.uuid4())
@@ -193,7 +172,7 @@ async def test_unknown_assignee_is_refused(client, world):
 
 
 async def test_type_and_assignee_of_another_tenant_are_refused_on_change(client, world):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     h = world.admin.headers
     r = await client.patch(
         f"{API}/tickets/{t['id']}", headers=h, json={"ticket_type_id": str(world.type_b.id)}
@@ -213,7 +192,7 @@ async def test_assignee_and_type_of_the_same_tenant_are_accepted(client, world, 
     colleague = await new_employee(database, ctx, [world.tenant_a])
     async with database.sessionmaker.begin() as s:
         other_type = await make_ticket_type(s, tenant=world.tenant_a, name="Glasreinigung")
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     r = await client.patch(
         f"{API}/tickets/{t['id']}",
         headers=world.employee_a.headers,
@@ -241,7 +220,7 @@ async def test_assignee_and_type_of_the_same_tenant_are_accepted(client, world, 
 
 
 async def test_closing_sets_closed_at_and_reopening_clears_it(client, world):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     url, h = f"{API}/tickets/{t['id']}", world.employee_a.headers
     r = await client.patch(url, headers=h, json={"status": "closed"})
     assert r.status_code == 200, r.text
@@ -259,7 +238,7 @@ async def test_closing_sets_closed_at_and_reopening_clears_it(client, world):
 
 async def test_every_change_is_in_the_history_with_who_when_and_old_and_new(client, world, database, ctx):
     colleague = await new_employee(database, ctx, [world.tenant_a])
-    t = await create(client, world.employee_a, world.site_a1, world.type_a, title="Alt")
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a, title="Alt")
     url = f"{API}/tickets/{t['id']}"
     r = await client.patch(
         url,
@@ -293,7 +272,7 @@ async def test_every_change_is_in_the_history_with_who_when_and_old_and_new(clie
 
 
 async def test_patch_without_a_change_adds_no_history(client, world):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     before = await history(client, world.employee_a, t["id"])
     r = await client.patch(
         f"{API}/tickets/{t['id']}", headers=world.employee_a.headers, json={"title": t["title"]}
@@ -306,7 +285,7 @@ async def test_patch_without_a_change_adds_no_history(client, world):
 
 
 async def test_etag_changes_with_every_change(client, world):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     url, h = f"{API}/tickets/{t['id']}", world.employee_a.headers
     first = (await client.get(url, headers=h)).headers["etag"]
     r = await client.patch(url, headers={**h, "If-Match": first}, json={"title": "Zwei"})
@@ -317,7 +296,7 @@ async def test_etag_changes_with_every_change(client, world):
 
 
 async def test_stale_if_match_is_refused_and_changes_nothing(client, world):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     url, h = f"{API}/tickets/{t['id']}", world.employee_a.headers
     stale = (await client.get(url, headers=h)).headers["etag"]
     r = await client.patch(url, headers=h, json={"status": "in_progress"})
@@ -333,7 +312,7 @@ async def test_stale_if_match_is_refused_and_changes_nothing(client, world):
 
 
 async def test_garbage_if_match_never_matches(client, world):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     r = await client.patch(
         f"{API}/tickets/{t['id']}",
         headers={**world.employee_a.headers, "If-Match": '"not-a-version"'},
@@ -343,7 +322,7 @@ async def test_garbage_if_match_never_matches(client, world):
 
 
 async def test_of_two_concurrent_patches_with_one_etag_exactly_one_wins(client, world):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a, title="Start")
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a, title="Start")
     url, h = f"{API}/tickets/{t['id']}", world.employee_a.headers
     # Several rounds: the interleaving differs between rounds, the outcome must not.
     for round_ in range(5):
@@ -379,7 +358,7 @@ async def test_ticket_creation_with_the_same_key_and_body_is_replayed(client, wo
     assert again.json() == first.json()
     assert await list_ids(client, world.employee_a) == [first.json()["id"]]
     # The replay did not use up a ticket number either.
-    nxt = await create(client, world.employee_a, world.site_a1, world.type_a)
+    nxt = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     assert nxt["number"] == "AAA-000002"
 
 
@@ -409,7 +388,7 @@ async def test_different_callers_may_use_the_same_key(client, world, database, c
 
 
 async def test_comment_with_the_same_key_is_created_once(client, world, database, ctx):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     url = f"{API}/tickets/{t['id']}/comments"
     h = {**world.employee_a.headers, "Idempotency-Key": "comment-1"}
     first = await client.post(url, headers=h, json={"body": "Erledigt"})
@@ -432,7 +411,7 @@ async def test_comment_with_the_same_key_is_created_once(client, world, database
 
 
 async def test_comments_and_internal_notes(client, world):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     url, h = f"{API}/tickets/{t['id']}/comments", world.employee_a.headers
     r = await client.post(url, headers=h, json={"body": "Öffentlich"})
     assert r.status_code == 201, r.text
@@ -450,7 +429,7 @@ async def test_comments_and_internal_notes(client, world):
 
 
 async def test_author_edits_own_comment_and_the_edit_is_in_the_history(client, world):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     url, h = f"{API}/tickets/{t['id']}/comments", world.employee_a.headers
     c = (await client.post(url, headers=h, json={"body": "Erster Text"})).json()
     r = await client.patch(f"{url}/{c['id']}", headers=h, json={"body": "Korrigiert"})
@@ -465,7 +444,7 @@ async def test_author_edits_own_comment_and_the_edit_is_in_the_history(client, w
 
 async def test_another_employee_cannot_edit_or_delete_a_comment(client, world, database, ctx):
     colleague = await new_employee(database, ctx, [world.tenant_a])
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     url = f"{API}/tickets/{t['id']}/comments"
     c = (await client.post(url, headers=world.employee_a.headers, json={"body": "Meins"})).json()
     for actor in (colleague, world.admin):
@@ -478,7 +457,7 @@ async def test_another_employee_cannot_edit_or_delete_a_comment(client, world, d
 
 
 async def test_author_deletes_own_comment(client, world):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     url, h = f"{API}/tickets/{t['id']}/comments", world.employee_a.headers
     c = (await client.post(url, headers=h, json={"body": "Weg damit"})).json()
     r = await client.delete(f"{url}/{c['id']}", headers=h)
@@ -490,8 +469,8 @@ async def test_author_deletes_own_comment(client, world):
 
 
 async def test_comment_of_another_ticket_is_not_found_under_this_one(client, world):
-    t1 = await create(client, world.employee_a, world.site_a1, world.type_a)
-    t2 = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t1 = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
+    t2 = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     h = world.employee_a.headers
     c = (await client.post(f"{API}/tickets/{t1['id']}/comments", headers=h, json={"body": "x"})).json()
     assert_problem(await client.get(f"{API}/tickets/{t2['id']}/comments/{c['id']}", headers=h), 404)
@@ -504,7 +483,7 @@ async def test_comment_of_another_ticket_is_not_found_under_this_one(client, wor
 
 async def test_employee_of_another_tenant_gets_404_everywhere_and_changes_nothing(client, world):
     a = world.employee_a.headers
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     tid = t["id"]
     c = (await client.post(f"{API}/tickets/{tid}/comments", headers=a, json={"body": "Intern A"})).json()
     r = await client.post(
@@ -618,7 +597,7 @@ async def test_missing_required_fields_are_all_named(client, world):
     ],
 )
 async def test_invalid_ticket_change_names_the_field_and_changes_nothing(client, world, change, loc):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     r = await client.patch(f"{API}/tickets/{t['id']}", headers=world.employee_a.headers, json=change)
     assert_problem(r, 422, loc)
     assert (await client.get(f"{API}/tickets/{t['id']}", headers=world.employee_a.headers)).json() == t
@@ -645,7 +624,7 @@ async def test_invalid_paths_and_queries_name_the_parameter(client, world, path,
 
 
 async def test_invalid_comment_names_the_field(client, world):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     url, h = f"{API}/tickets/{t['id']}/comments", world.employee_a.headers
     assert_problem(await client.post(url, headers=h, json={"body": "  "}), 422, ["body", "body"])
     assert_problem(
@@ -662,10 +641,12 @@ async def test_filters_narrow_the_list(client, world, database, ctx):
     colleague = await new_employee(database, ctx, [world.tenant_a])
     async with database.sessionmaker.begin() as s:
         other_type = await make_ticket_type(s, tenant=world.tenant_a)
-    t1 = await create(client, world.employee_a, world.site_a1, world.type_a, assignee_id=str(colleague.id))
-    t2 = await create(client, world.employee_a, world.site_a2, other_type, status="in_progress")
-    t3 = await create(client, world.employee_a, world.site_a1, other_type, status="closed")
-    await create(client, world.employee_b, world.site_b1, world.type_b)
+    t1 = await new_ticket(
+        client, world.employee_a, world.site_a1, world.type_a, assignee_id=str(colleague.id)
+    )
+    t2 = await new_ticket(client, world.employee_a, world.site_a2, other_type, status="in_progress")
+    t3 = await new_ticket(client, world.employee_a, world.site_a1, other_type, status="closed")
+    await new_ticket(client, world.employee_b, world.site_b1, world.type_b)
     a = world.employee_a
 
     assert await list_ids(client, a) == [t3["id"], t2["id"], t1["id"]]  # newest first
@@ -684,7 +665,7 @@ async def test_filters_narrow_the_list(client, world, database, ctx):
 
 
 async def test_created_filters_are_rfc3339_instants_with_their_offset(client, world, database):
-    t = await create(client, world.employee_a, world.site_a1, world.type_a)
+    t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     async with database.sessionmaker.begin() as s:
         await s.execute(
             update(Ticket)
@@ -705,8 +686,10 @@ async def test_created_filters_are_rfc3339_instants_with_their_offset(client, wo
 
 async def test_full_text_search_over_title_description_and_comments_in_german(client, world):
     h = world.employee_a.headers
-    window = await create(client, world.employee_a, world.site_a1, world.type_a, title="Fenster verschmutzt")
-    stairs = await create(
+    window = await new_ticket(
+        client, world.employee_a, world.site_a1, world.type_a, title="Fenster verschmutzt"
+    )
+    stairs = await new_ticket(
         client,
         world.employee_a,
         world.site_a2,
@@ -714,9 +697,11 @@ async def test_full_text_search_over_title_description_and_comments_in_german(cl
         title="Reinigung",
         description="Treppe rutschig",
     )
-    other = await create(client, world.employee_a, world.site_a1, world.type_a, title="Schlüssel verloren")
+    other = await new_ticket(
+        client, world.employee_a, world.site_a1, world.type_a, title="Schlüssel verloren"
+    )
     await client.post(f"{API}/tickets/{other['id']}/comments", headers=h, json={"body": "Heizung tropft"})
-    await create(client, world.employee_b, world.site_b1, world.type_b, title="Fenster kaputt")
+    await new_ticket(client, world.employee_b, world.site_b1, world.type_b, title="Fenster kaputt")
 
     # German stemming: the plural finds the singular.
     assert await list_ids(client, world.employee_a, q="Fenstern") == [window["id"]]
@@ -741,7 +726,7 @@ async def test_full_text_search_over_title_description_and_comments_in_german(cl
 
 async def test_cursor_pagination_yields_every_ticket_once_while_tickets_are_added(client, world):
     originals = [
-        (await create(client, world.employee_a, world.site_a1, world.type_a, title=f"Original {i}"))["id"]
+        (await new_ticket(client, world.employee_a, world.site_a1, world.type_a, title=f"Original {i}"))["id"]
         for i in range(7)
     ]
     seen: list[str] = []
@@ -756,7 +741,7 @@ async def test_cursor_pagination_yields_every_ticket_once_while_tickets_are_adde
         seen += [t["id"] for t in page["items"]]
         pages += 1
         # Someone creates a ticket while we are paging.
-        await create(client, world.employee_a, world.site_a1, world.type_a, title=f"Neu {pages}")
+        await new_ticket(client, world.employee_a, world.site_a1, world.type_a, title=f"Neu {pages}")
         cursor = page["next_cursor"]
         if cursor is None:
             break
@@ -769,8 +754,8 @@ async def test_cursor_pagination_yields_every_ticket_once_while_tickets_are_adde
 async def test_list_items_are_byte_for_byte_what_the_ticket_itself_serialises(client, world, database):
     """PostgreSQL writes the list's JSON; it must be exactly what `TicketRead` gives for GET /tickets/{id}."""
     a = world.employee_a
-    plain = await create(client, a, world.site_a1, world.type_a, title="Fenster")
-    odd = await create(
+    plain = await new_ticket(client, a, world.site_a1, world.type_a, title="Fenster")
+    odd = await new_ticket(
         client,
         a,
         world.site_a1,
