@@ -35,7 +35,7 @@ async def test_portal_flow(client, world):
         },
         files=[("files", ("foto.png", b"\x89PNG\r\n\x1a\n" + b"0" * 100, "image/png"))],
     )
-    # POST /tickets takes JSON (SPEC); a multipart body is refused with 415.
+    # The file says it is a PNG but is none: a refused file type is 415 (SPEC, Errors).
     assert r.status_code == 415, r.text
     r = await client.post(
         f"{API}/tickets",
