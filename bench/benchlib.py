@@ -41,7 +41,7 @@ def database_url() -> str:
     else:
         # pgserver warns about a missing XDG_RUNTIME_DIR on every start; it falls back to /tmp, fine here.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-        from blink_api.db import start_embedded_postgres
+        from blink_api.kit.db import start_embedded_postgres
 
         url = start_embedded_postgres(EMBEDDED_PGDATA)
     return plain_url(url)

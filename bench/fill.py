@@ -706,8 +706,8 @@ def migrate(url: str) -> None:
 
 async def bench_password_hash() -> str:
     """Hashed with the application's own Argon2 settings, so logging in costs what it costs in production."""
-    from blink_api.config import Settings
-    from blink_api.identity.security import Passwords
+    from blink_api.kit.config import Settings
+    from blink_api.kit.passwords import Passwords
 
     return await Passwords(Settings(_env_file=None)).hash(PASSWORD)
 

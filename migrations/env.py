@@ -21,8 +21,8 @@ def _url() -> str:
     url = config.attributes.get("database_url")
     if url:
         return url
-    from blink_api.config import get_settings
-    from blink_api.db import resolve_database_url
+    from blink_api.kit.config import get_settings
+    from blink_api.kit.db import resolve_database_url
 
     return resolve_database_url(get_settings())
 
@@ -42,8 +42,8 @@ def _run(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
-    from blink_api.config import get_settings
-    from blink_api.db import pooler_connect_args
+    from blink_api.kit.config import get_settings
+    from blink_api.kit.db import pooler_connect_args
 
     engine = create_async_engine(
         _url(),

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.app import create_app
-from blink_api.config import Settings
-from blink_api.context import AppContext
-from blink_api.db import Base, Database
-from blink_api.ratelimit import RateLimiter
+from blink_api.kit.config import Settings
+from blink_api.kit.context import AppContext
+from blink_api.kit.db import Base, Database
+from blink_api.kit.ratelimit import RateLimiter
 from tests.database import fresh_database, migrate, transaction_pooler
 from tests.factories import World, build_world
 

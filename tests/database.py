@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from blink_api.config import Settings
-from blink_api.db import pooler_connect_args, start_embedded_postgres, to_asyncpg_url
+from blink_api.kit.config import Settings
+from blink_api.kit.db import pooler_connect_args, start_embedded_postgres, to_asyncpg_url
 
 _server_url: str | None = None
 

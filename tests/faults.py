@@ -19,7 +19,7 @@ from typing import Any
 import uvicorn
 from sqlalchemy.engine import make_url
 
-from blink_api.http_server import http_protocol
+from blink_api.kit.http_server import http_protocol
 
 
 def free_port() -> int:

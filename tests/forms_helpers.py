@@ -11,7 +11,7 @@ import httpx
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
-from blink_api.context import AppContext
+from blink_api.kit.context import AppContext
 from tests.factories import Actor, World, make_employee
 from tests.kit import API
 

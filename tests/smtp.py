@@ -17,8 +17,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from blink_api.config import Settings
-from blink_api.db import Database
+from blink_api.kit.config import Settings
+from blink_api.kit.db import Database
 from blink_api.notifications.delivery import DeliveryPolicy, DeliveryWorker
 from tests.conftest import make_settings
 

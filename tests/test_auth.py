@@ -16,9 +16,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select, text
 
 from blink_api.app import create_app
-from blink_api.identity import security
 from blink_api.identity.models import Employee
-from blink_api.identity.security import Tokens
+from blink_api.kit import tokens as token_module
+from blink_api.kit.tokens import Tokens
 from blink_api.notifications.models import OutboxMessage
 from tests.conftest import make_settings
 from tests.factories import make_employee
@@ -290,7 +290,7 @@ async def test_a_token_that_worked_is_refused_once_it_expires(client, world, ctx
     assert (await client.get(ME_URL, headers=bearer(token))).status_code == 200
 
     later = time.time() + 61
-    monkeypatch.setattr(security.time, "time", lambda: later)
+    monkeypatch.setattr(token_module.time, "time", lambda: later)
     assert_unauthorized(await client.get(ME_URL, headers=bearer(token)))
     # A changed signature is another token: never taken for the remembered one.
     head, body, signature = token.split(".")

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from blink_api.limits import MULTIPART_OVERHEAD
+from blink_api.kit.limits import MULTIPART_OVERHEAD
 from tests.factories import World
 from tests.kit import API, assert_problem
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from blink_api.db import Database
+from blink_api.kit.db import Database
 from blink_api.tickets import customer_view
 from blink_api.tickets.models import Ticket
 from blink_api.tickets.schemas import TicketRead

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import Uuid, bindparam, select
 
-from blink_api.driver import DriverStatement
+from blink_api.kit.compiled import DriverStatement
 from blink_api.tickets.models import Ticket
 from blink_api.tickets.repository import LIST_FILTERS, ScopeShape, ticket_page_statement
 

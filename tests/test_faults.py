@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select, text
 
 from blink_api.app import create_app
-from blink_api.db import to_asyncpg_url
+from blink_api.kit.db import to_asyncpg_url
 from blink_api.notifications.models import OutboxMessage
 from blink_api.notifications.service import enqueue
 from blink_api.notifications.templates import Mail

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select, update
 
 from blink_api.attachments.router import content_disposition
-from blink_api.capacity import Gate
 from blink_api.forms.models import FormSubmission, FormTemplateVersion
+from blink_api.kit.capacity import Gate
 from tests.factories import make_employee
 from tests.forms_helpers import (
     MANAGE,

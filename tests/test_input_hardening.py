@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from blink_api.app import create_app
 from blink_api.attachments.sniffing import ALLOWED_TYPES
 from blink_api.forms.models import FormSubmission
-from blink_api.schema_types import MAX_DATE, MIN_DATE
+from blink_api.kit.schema import MAX_DATE, MIN_DATE
 from tests.conftest import make_settings
 from tests.factories import Actor, World
 from tests.faults import RawClient, request_head, serve

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select, text
 
 from blink_api.app import create_app
-from blink_api.db import Database
+from blink_api.kit.db import Database
 from blink_api.notifications.delivery import DeliveryWorker
 from blink_api.notifications.models import OutboxMessage
 from blink_api.notifications.service import enqueue

@@ -2,7 +2,7 @@
 
 from sqlalchemy import inspect
 
-from blink_api.db import Base
+from blink_api.kit.db import Base
 from tests.database import engine_for_tests, fresh_database, migrate
 
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from blink_api.config import Settings
-from blink_api.db import Database
 from blink_api.identity.principals import EmployeePrincipal
+from blink_api.kit.config import Settings
+from blink_api.kit.db import Database
 from blink_api.notifications.models import OutboxMessage
 from blink_api.tickets import comments as ticket_comments
 from blink_api.tickets.schemas import CommentCreate

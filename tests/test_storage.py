@@ -15,7 +15,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from blink_api.app import create_app
-from blink_api.storage import FileStorage, ObjectMissing, S3Storage, storage_from_settings
+from blink_api.kit.storage import FileStorage, ObjectMissing, S3Storage, storage_from_settings
 from tests.conftest import make_settings
 from tests.kit import API, assert_problem
 

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from sqlalchemy import event, update
 
-from blink_api.pagination import Page, encode_cursor
+from blink_api.kit.pagination import Page, encode_cursor
 from blink_api.tickets.models import Ticket, TicketComment
 from blink_api.tickets.schemas import TicketRead
 from tests.factories import Actor, make_employee, make_ticket_type
@@ -829,7 +829,7 @@ async def test_listing_costs_the_same_number_of_queries_for_5_and_50_tickets(cli
     statements: list[str] = []
 
     # Statements reach PostgreSQL two ways: through SQLAlchemy, and on the asyncpg connection directly
-    # (the hot reads of blink_api.driver). Both are counted.
+    # (the hot reads of blink_api.kit.compiled). Both are counted.
     def count(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select, text
 
-from blink_api.db import Database
-from blink_api.driver import driver_connection
 from blink_api.identity.models import Account
 from blink_api.identity.repository import load_principal_row
+from blink_api.kit.compiled import driver_connection
+from blink_api.kit.db import Database
 from tests.database import transaction_pooler
 from tests.factories import World
 

@@ -18,35 +18,36 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from blink_api import __version__, bootstrap
 from blink_api.attachments.router import router as attachments_router
 from blink_api.attachments.router import uploads_router
-from blink_api.capacity import Gate
-from blink_api.config import Settings, get_settings
-from blink_api.context import AppContext
 from blink_api.customers.router import router as customers_router
 from blink_api.customers.router import users_router as customer_users_router
-from blink_api.db import Database, resolve_database_url
 from blink_api.documents.router import router as documents_router
 from blink_api.employees.router import groups_router
 from blink_api.employees.router import router as employees_router
-from blink_api.errors import (
-    FieldError,
-    Problem,
-    UnexpectedErrorMiddleware,
-    install_error_handlers,
-    problem_responses,
-)
 from blink_api.evaluations.router import router as evaluations_router
 from blink_api.forms.router import public_router as public_forms_router
 from blink_api.forms.router import submissions_router, templates_router
 from blink_api.identity.repository import signing_key
 from blink_api.identity.router import me_router
 from blink_api.identity.router import router as auth_router
-from blink_api.identity.security import Passwords, Tokens
-from blink_api.limits import RequestBodyMiddleware
+from blink_api.kit.capacity import Gate
+from blink_api.kit.config import Settings, get_settings
+from blink_api.kit.context import AppContext
+from blink_api.kit.db import Database, resolve_database_url
+from blink_api.kit.errors import (
+    FieldError,
+    Problem,
+    UnexpectedErrorMiddleware,
+    install_error_handlers,
+    problem_responses,
+)
+from blink_api.kit.limits import RequestBodyMiddleware
+from blink_api.kit.observability import Metrics, RequestContextMiddleware
+from blink_api.kit.passwords import Passwords
+from blink_api.kit.storage import storage_from_settings
+from blink_api.kit.tokens import Tokens
 from blink_api.notifications.delivery import DeliveryWorker
 from blink_api.notifications.router import router as outbox_router
-from blink_api.observability import Metrics, RequestContextMiddleware
 from blink_api.sites.router import router as sites_router
-from blink_api.storage import storage_from_settings
 from blink_api.system.router import router as system_router
 from blink_api.tenants.router import router as tenants_router
 from blink_api.ticket_types.router import router as ticket_types_router

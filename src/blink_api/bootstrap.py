@@ -14,7 +14,7 @@ from blink_api.forms.models import FormTemplate, FormTemplateVersion
 from blink_api.identity.models import CustomerUser, Employee, PermissionGroup, customer_user_sites
 from blink_api.identity.password_policy import why_not_password
 from blink_api.identity.principals import PERMISSIONS
-from blink_api.identity.security import Passwords
+from blink_api.kit.passwords import Passwords
 from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType

@@ -14,8 +14,8 @@ import signal
 import sys
 from pathlib import Path
 
-from blink_api.config import Settings, get_settings
-from blink_api.observability import configure_logging
+from blink_api.kit.config import Settings, get_settings
+from blink_api.kit.observability import configure_logging
 
 
 def _project_root() -> Path:
@@ -38,7 +38,7 @@ def _alembic_config(url: str):  # type: ignore[no-untyped-def]
 def migrate(settings: Settings, revision: str = "head") -> None:
     from alembic import command
 
-    from blink_api.db import resolve_database_url
+    from blink_api.kit.db import resolve_database_url
 
     command.upgrade(_alembic_config(resolve_database_url(settings)), revision)
 
@@ -52,7 +52,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from blink_api.http_server import http_protocol
+    from blink_api.kit.http_server import http_protocol
 
     settings = get_settings()
     if args.migrate:
@@ -74,7 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from blink_api.db import resolve_database_url
+    from blink_api.kit.db import resolve_database_url
     from blink_api.notifications.delivery import DeliveryWorker
 
     settings = get_settings()
@@ -98,10 +98,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
     from blink_api.bootstrap import WeakPassword, create_admin
-    from blink_api.db import Database, resolve_database_url
     from blink_api.identity.password_policy import MIN_LENGTH
     from blink_api.identity.repository import email_taken
-    from blink_api.identity.security import Passwords
+    from blink_api.kit.db import Database, resolve_database_url
+    from blink_api.kit.passwords import Passwords
 
     settings = get_settings()
     prompt = f"Password (at least {MIN_LENGTH} characters, hard to guess): "

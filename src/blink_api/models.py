@@ -2,9 +2,7 @@
 
 from blink_api.attachments.models import Attachment
 from blink_api.customers.models import ConfigChange, Customer, DocumentSource
-from blink_api.db import Base
 from blink_api.forms.models import FormSubmission, FormTemplate, FormTemplateVersion
-from blink_api.idempotency import IdempotencyKey
 from blink_api.identity.models import (
     Account,
     AppSecret,
@@ -14,8 +12,10 @@ from blink_api.identity.models import (
     PasswordToken,
     PermissionGroup,
 )
+from blink_api.kit.db import Base
+from blink_api.kit.idempotency import IdempotencyKey
+from blink_api.kit.ratelimit import RateLimitState
 from blink_api.notifications.models import OutboxMessage
-from blink_api.ratelimit import RateLimitState
 from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType

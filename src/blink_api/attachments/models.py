@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from blink_api.db import Base, IdMixin
+from blink_api.kit.db import Base, IdMixin
 
 
 class Attachment(IdMixin, Base):

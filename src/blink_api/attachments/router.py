@@ -14,11 +14,11 @@ from starlette.background import BackgroundTask
 from blink_api.attachments import service
 from blink_api.attachments.schemas import AttachmentList, AttachmentRead
 from blink_api.attachments.sniffing import ALLOWED_TYPES, INLINE_TYPES, display_name
-from blink_api.context import Ctx
-from blink_api.db import DbSession
-from blink_api.errors import NotFound, problem_responses
 from blink_api.identity.dependencies import CurrentEmployee, CurrentPrincipal
-from blink_api.storage import ObjectMissing, Storage
+from blink_api.kit.context import Ctx
+from blink_api.kit.db import DbSession
+from blink_api.kit.errors import NotFound, problem_responses
+from blink_api.kit.storage import ObjectMissing, Storage
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 uploads_router = APIRouter(prefix="/uploads", tags=["uploads"])

@@ -3,10 +3,10 @@
 import uuid
 from datetime import datetime
 
-from blink_api.schema_types import Output
+from blink_api.kit.schema import ResponseModel
 
 
-class AttachmentRead(Output):
+class AttachmentRead(ResponseModel):
     id: uuid.UUID
     ticket_id: uuid.UUID | None
     filename: str
@@ -16,5 +16,5 @@ class AttachmentRead(Output):
     created_by: uuid.UUID
 
 
-class AttachmentList(Output):
+class AttachmentList(ResponseModel):
     items: list[AttachmentRead]

@@ -14,11 +14,11 @@ from blink_api.attachments import images, sniffing
 from blink_api.attachments import repository as repo
 from blink_api.attachments.models import Attachment
 from blink_api.attachments.schemas import AttachmentRead
-from blink_api.context import AppContext
-from blink_api.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
 from blink_api.identity.principals import CustomerUserPrincipal, Principal
-from blink_api.pagination import Page, PageParams, paginate
-from blink_api.storage import CHUNK, Storage
+from blink_api.kit.context import AppContext
+from blink_api.kit.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
+from blink_api.kit.pagination import Page, PageParams, paginate
+from blink_api.kit.storage import CHUNK, Storage
 from blink_api.tickets import repository as ticket_repo
 
 MAX_FILES_PER_REQUEST = 20

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.crud import one_or_404
 from blink_api.customers import repository as repo
 from blink_api.customers.models import ConfigChange, Customer
 from blink_api.customers.schemas import (
@@ -19,9 +18,10 @@ from blink_api.customers.schemas import (
     TicketSettings,
     TicketSettingsRead,
 )
-from blink_api.errors import FieldError, Invalid
 from blink_api.identity.principals import EmployeePrincipal
-from blink_api.pagination import Page, PageParams, paginate
+from blink_api.kit.errors import FieldError, Invalid
+from blink_api.kit.pagination import Page, PageParams, paginate
+from blink_api.kit.rows import one_or_404
 from blink_api.ticket_types.models import TicketCategory
 
 

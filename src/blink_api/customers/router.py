@@ -4,7 +4,6 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from blink_api.context import Ctx
 from blink_api.customers import portal, service, users
 from blink_api.customers.schemas import (
     ConfigChangeRead,
@@ -21,10 +20,11 @@ from blink_api.customers.schemas import (
     TicketSettings,
     TicketSettingsRead,
 )
-from blink_api.db import DbSession
-from blink_api.errors import problem_responses
 from blink_api.identity.dependencies import InsightAdmin
-from blink_api.pagination import Page, Pagination
+from blink_api.kit.context import Ctx
+from blink_api.kit.db import DbSession
+from blink_api.kit.errors import problem_responses
+from blink_api.kit.pagination import Page, Pagination
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 

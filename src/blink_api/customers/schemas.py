@@ -8,18 +8,18 @@ from pydantic import EmailStr, Field, StringConstraints
 
 from blink_api.identity.password_policy import DESCRIPTION as PASSWORD_RULE
 from blink_api.identity.schemas import NewPassword
-from blink_api.schema_types import Id, Input, Name, Output
+from blink_api.kit.schema import Id, Name, RequestModel, ResponseModel
 
 
-class CustomerCreate(Input):
+class CustomerCreate(RequestModel):
     name: Name
 
 
-class CustomerUpdate(Input):
+class CustomerUpdate(RequestModel):
     name: Name = Field(default=None)
 
 
-class CustomerRead(Output):
+class CustomerRead(ResponseModel):
     id: uuid.UUID
     name: str
     created_at: datetime
@@ -31,7 +31,7 @@ class CustomerRead(Output):
 Locale = Literal["de", "en"]
 
 
-class CustomerUserCreate(Input):
+class CustomerUserCreate(RequestModel):
     email: EmailStr
     name: Name
     password: NewPassword | None = Field(
@@ -42,7 +42,7 @@ class CustomerUserCreate(Input):
     locale: Locale = "de"
 
 
-class CustomerUserUpdate(Input):
+class CustomerUserUpdate(RequestModel):
     email: EmailStr = Field(default=None)
     name: Name = Field(default=None)
     password: NewPassword = Field(default=None, description="Logs out every session. " + PASSWORD_RULE)
@@ -50,7 +50,7 @@ class CustomerUserUpdate(Input):
     locale: Locale = Field(default=None)
 
 
-class CustomerUserRead(Output):
+class CustomerUserRead(ResponseModel):
     id: uuid.UUID
     customer_id: uuid.UUID
     email: str
@@ -62,11 +62,11 @@ class CustomerUserRead(Output):
     updated_at: datetime
 
 
-class SiteAssignment(Input):
+class SiteAssignment(RequestModel):
     site_ids: list[Id] = Field(max_length=10_000, description="Replaces the user's sites.")
 
 
-class SiteAssignmentRead(Output):
+class SiteAssignmentRead(ResponseModel):
     site_ids: list[uuid.UUID]
 
 
@@ -75,7 +75,7 @@ class SiteAssignmentRead(Output):
 ContentType = Annotated[str, StringConstraints(pattern=r"^[a-z]+/([a-z0-9.+-]+|\*)$", max_length=100)]
 
 
-class DocumentSourceItem(Input):
+class DocumentSourceItem(RequestModel):
     ticket_type_id: Id
     content_types: list[ContentType] | None = Field(
         default=None,
@@ -84,7 +84,7 @@ class DocumentSourceItem(Input):
     )
 
 
-class TicketSettings(Input):
+class TicketSettings(RequestModel):
     enabled_ticket_type_ids: list[Id] = Field(
         max_length=1000, description="Ticket types customer users may create and see on their sites."
     )
@@ -95,23 +95,23 @@ class TicketSettings(Input):
     )
 
 
-class TicketSettingsRead(Output):
+class TicketSettingsRead(ResponseModel):
     enabled_ticket_type_ids: list[uuid.UUID]
     document_sources: list[DocumentSourceItem]
     warnings: list[str] = Field(description="Types whose tenant owns none of the customer's sites.")
 
 
-class EvaluationSettings(Input):
+class EvaluationSettings(RequestModel):
     ticket_evaluation_enabled: bool
     group_days: int = Field(ge=1, le=3650, description="How many days of resolution time one bucket holds.")
 
 
-class EvaluationSettingsRead(Output):
+class EvaluationSettingsRead(ResponseModel):
     ticket_evaluation_enabled: bool
     group_days: int
 
 
-class ConfigChangeRead(Output):
+class ConfigChangeRead(ResponseModel):
     id: uuid.UUID
     customer_id: uuid.UUID | None
     actor_id: uuid.UUID | None

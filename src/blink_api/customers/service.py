@@ -5,12 +5,12 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.crud import apply_changes, delete_or_409, one_or_404
 from blink_api.customers.models import Customer
 from blink_api.customers.repository import record_change
 from blink_api.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from blink_api.identity.principals import EmployeePrincipal
-from blink_api.pagination import Page, PageParams, paginate
+from blink_api.kit.pagination import Page, PageParams, paginate
+from blink_api.kit.rows import apply_changes, delete_or_409, one_or_404
 
 
 async def list_customers(session: AsyncSession, page: PageParams) -> Page[CustomerRead]:

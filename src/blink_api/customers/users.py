@@ -8,8 +8,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.context import AppContext
-from blink_api.crud import apply_changes, delete_or_409, flush_unique, one_or_404
 from blink_api.customers import repository as repo
 from blink_api.customers.models import Customer
 from blink_api.customers.schemas import (
@@ -18,13 +16,15 @@ from blink_api.customers.schemas import (
     CustomerUserUpdate,
     SiteAssignment,
 )
-from blink_api.errors import Conflict, Invalid
 from blink_api.identity import repository as identity_repo
 from blink_api.identity import service as identity
 from blink_api.identity.models import CustomerUser
 from blink_api.identity.principals import EmployeePrincipal
+from blink_api.kit.context import AppContext
+from blink_api.kit.errors import Conflict, Invalid
+from blink_api.kit.pagination import Page, PageParams, paginate
+from blink_api.kit.rows import apply_changes, delete_or_409, flush_unique, one_or_404
 from blink_api.notifications.service import enqueue_invitation
-from blink_api.pagination import Page, PageParams, paginate
 from blink_api.sites.models import Site
 
 _EMAIL_TAKEN = "An account with this e-mail address exists already."

@@ -5,11 +5,11 @@ import uuid
 from fastapi import APIRouter
 
 from blink_api.attachments.schemas import AttachmentRead
-from blink_api.db import DbSession
 from blink_api.documents import service
-from blink_api.errors import problem_responses
 from blink_api.identity.dependencies import CurrentPrincipal
-from blink_api.pagination import Page, Pagination
+from blink_api.kit.db import DbSession
+from blink_api.kit.errors import problem_responses
+from blink_api.kit.pagination import Page, Pagination
 
 router = APIRouter(prefix="/sites", tags=["documents"])
 

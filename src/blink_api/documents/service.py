@@ -10,7 +10,7 @@ from blink_api.attachments.models import Attachment
 from blink_api.attachments.schemas import AttachmentRead
 from blink_api.documents import repository as repo
 from blink_api.identity.principals import Principal
-from blink_api.pagination import Page, PageParams, paginate
+from blink_api.kit.pagination import Page, PageParams, paginate
 from blink_api.sites.service import get_site
 
 

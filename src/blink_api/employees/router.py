@@ -4,8 +4,6 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from blink_api.context import Ctx
-from blink_api.db import DbSession
 from blink_api.employees import service
 from blink_api.employees.schemas import (
     EmployeeCreate,
@@ -15,9 +13,11 @@ from blink_api.employees.schemas import (
     PermissionGroupRead,
     PermissionGroupUpdate,
 )
-from blink_api.errors import problem_responses
 from blink_api.identity.dependencies import AdminEmployee, CurrentEmployee
-from blink_api.pagination import Page, Pagination
+from blink_api.kit.context import Ctx
+from blink_api.kit.db import DbSession
+from blink_api.kit.errors import problem_responses
+from blink_api.kit.pagination import Page, Pagination
 
 router = APIRouter(prefix="/employees", tags=["employees"])
 

@@ -9,22 +9,22 @@ from pydantic import EmailStr, Field
 from blink_api.identity.password_policy import DESCRIPTION as PASSWORD_RULE
 from blink_api.identity.principals import Permission
 from blink_api.identity.schemas import NewPassword
-from blink_api.schema_types import Id, Input, Name, Output
+from blink_api.kit.schema import Id, Name, RequestModel, ResponseModel
 
 Locale = Literal["de", "en"]
 
 
-class PermissionGroupCreate(Input):
+class PermissionGroupCreate(RequestModel):
     name: Name
     permissions: list[Permission] = Field(default_factory=list, max_length=20)
 
 
-class PermissionGroupUpdate(Input):
+class PermissionGroupUpdate(RequestModel):
     name: Name = Field(default=None)
     permissions: list[Permission] = Field(default=None, max_length=20)
 
 
-class PermissionGroupRead(Output):
+class PermissionGroupRead(ResponseModel):
     id: uuid.UUID
     name: str
     permissions: list[str]
@@ -32,7 +32,7 @@ class PermissionGroupRead(Output):
     updated_at: datetime
 
 
-class EmployeeCreate(Input):
+class EmployeeCreate(RequestModel):
     email: EmailStr
     name: Name
     password: NewPassword | None = Field(
@@ -49,7 +49,7 @@ class EmployeeCreate(Input):
     locale: Locale = "de"
 
 
-class EmployeeUpdate(Input):
+class EmployeeUpdate(RequestModel):
     email: EmailStr = Field(default=None)
     name: Name = Field(default=None)
     password: NewPassword = Field(default=None, description="Logs out every session. " + PASSWORD_RULE)
@@ -61,7 +61,7 @@ class EmployeeUpdate(Input):
     locale: Locale = Field(default=None)
 
 
-class EmployeeRead(Output):
+class EmployeeRead(ResponseModel):
     id: uuid.UUID
     email: str
     name: str

@@ -7,8 +7,6 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.context import AppContext
-from blink_api.crud import apply_changes, delete_or_409, flush_unique, one_or_404, require_all_exist
 from blink_api.employees import repository as repo
 from blink_api.employees.schemas import (
     EmployeeCreate,
@@ -18,7 +16,6 @@ from blink_api.employees.schemas import (
     PermissionGroupRead,
     PermissionGroupUpdate,
 )
-from blink_api.errors import Conflict
 from blink_api.identity import repository as identity_repo
 from blink_api.identity import service as identity
 from blink_api.identity.models import Employee, PermissionGroup
@@ -30,8 +27,11 @@ from blink_api.identity.principals import (
     why_not_grant,
     why_not_manage_account,
 )
+from blink_api.kit.context import AppContext
+from blink_api.kit.errors import Conflict
+from blink_api.kit.pagination import Page, PageParams, paginate
+from blink_api.kit.rows import apply_changes, delete_or_409, flush_unique, one_or_404, require_all_exist
 from blink_api.notifications.service import enqueue_invitation
-from blink_api.pagination import Page, PageParams, paginate
 from blink_api.tenants.models import Tenant
 
 # -- permission groups ---------------------------------------------------------------------------

@@ -5,12 +5,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from blink_api.db import DbSession
-from blink_api.errors import problem_responses
 from blink_api.evaluations import service
 from blink_api.evaluations.schemas import TicketEvaluation
 from blink_api.identity.dependencies import CurrentPrincipal
-from blink_api.schema_types import Day
+from blink_api.kit.db import DbSession
+from blink_api.kit.errors import problem_responses
+from blink_api.kit.schema import Day
 
 router = APIRouter(tags=["evaluations"])
 

@@ -2,16 +2,16 @@
 
 from pydantic import Field
 
-from blink_api.schema_types import Output
+from blink_api.kit.schema import ResponseModel
 
 
-class Bucket(Output):
+class Bucket(ResponseModel):
     from_days: int
     to_days: int
     count: int
 
 
-class TicketEvaluation(Output):
+class TicketEvaluation(ResponseModel):
     group_days: int
     total: int
     median_days: float | None = Field(

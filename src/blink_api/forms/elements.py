@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from blink_api.errors import FieldError, Invalid
-from blink_api.schema_types import DATE_RANGE, Id, parse_day, trimmed
+from blink_api.kit.errors import FieldError, Invalid
+from blink_api.kit.schema import DATE_RANGE, Id, parse_day, trimmed
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Label = trimmed(min_length=1, max_length=300)

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from blink_api.db import Base, IdMixin, TimestampMixin
+from blink_api.kit.db import Base, IdMixin, TimestampMixin
 
 
 class FormTemplate(IdMixin, TimestampMixin, Base):

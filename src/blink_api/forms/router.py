@@ -7,9 +7,6 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from blink_api.attachments.router import download_headers, stored_file
-from blink_api.context import Ctx
-from blink_api.db import DbSession
-from blink_api.errors import problem_responses
 from blink_api.forms import service
 from blink_api.forms.schemas import (
     PublicForm,
@@ -24,8 +21,11 @@ from blink_api.forms.schemas import (
     TemplateUpdate,
 )
 from blink_api.identity.dependencies import CurrentEmployee, Public, TemplateManager
-from blink_api.pagination import Page, Pagination
-from blink_api.ratelimit import per_client, retry_after_responses
+from blink_api.kit.context import Ctx
+from blink_api.kit.db import DbSession
+from blink_api.kit.errors import problem_responses
+from blink_api.kit.pagination import Page, Pagination
+from blink_api.kit.ratelimit import per_client, retry_after_responses
 
 templates_router = APIRouter(prefix="/form-templates", tags=["form-templates"])
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, StringConstraints
 
 from blink_api.forms.elements import Element
-from blink_api.schema_types import Id, Input, Name, Output, Text
+from blink_api.kit.schema import Id, Name, RequestModel, ResponseModel, Text
 
 Description = Annotated[str, StringConstraints(max_length=5000)]
 # The link token of a public form (`public_token`); an unknown one is 404, text it cannot be is 422.
@@ -28,7 +28,7 @@ def _single_line(value: str) -> str:
 TemplateName = Annotated[Name, AfterValidator(_single_line)]
 
 
-class TemplateCreate(Input):
+class TemplateCreate(RequestModel):
     name: TemplateName
     description: Description | None = None
     is_public: bool = Field(
@@ -37,7 +37,7 @@ class TemplateCreate(Input):
     elements: list[Element] = Field(default_factory=list, max_length=500)
 
 
-class TemplateUpdate(Input):
+class TemplateUpdate(RequestModel):
     """Changes the draft; a published version stays as it is and the change becomes the next version."""
 
     name: TemplateName = Field(default=None)
@@ -46,7 +46,7 @@ class TemplateUpdate(Input):
     elements: list[Element] = Field(default=None, max_length=500)
 
 
-class TemplateRead(Output):
+class TemplateRead(ResponseModel):
     id: uuid.UUID
     name: str
     description: str | None
@@ -60,19 +60,19 @@ class TemplateRead(Output):
     updated_at: datetime
 
 
-class SubmissionCreate(Input):
+class SubmissionCreate(RequestModel):
     template_id: Id
     site_id: Id
     answers: dict[str, Any] = Field(default_factory=dict, description="Keyed by element key.")
     complete: bool = Field(default=False, description="Complete at once (raises the tickets).")
 
 
-class SubmissionUpdate(Input):
+class SubmissionUpdate(RequestModel):
     site_id: Id = Field(default=None)
     answers: dict[str, Any] = Field(default=None, description="Replaces the answers.")
 
 
-class SubmissionRead(Output):
+class SubmissionRead(ResponseModel):
     id: uuid.UUID
     template_id: uuid.UUID
     template_version: int
@@ -86,18 +86,18 @@ class SubmissionRead(Output):
     completed_at: datetime | None
 
 
-class PublicForm(Output):
+class PublicForm(ResponseModel):
     name: str
     description: str | None
     version: int
     elements: list[Element]
 
 
-class PublicSubmissionCreate(Input):
+class PublicSubmissionCreate(RequestModel):
     answers: dict[str, Any] = Field(default_factory=dict)
 
 
-class PublicSubmissionRead(Output):
+class PublicSubmissionRead(ResponseModel):
     id: uuid.UUID
     status: Literal["completed"]
     completed_at: datetime

@@ -17,9 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.attachments.models import Attachment
 from blink_api.attachments.sniffing import IMAGE_TYPES, display_name
-from blink_api.context import AppContext
-from blink_api.crud import delete_or_409, one_or_404
-from blink_api.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from blink_api.forms import elements as el
 from blink_api.forms import pdf
 from blink_api.forms import repository as repo
@@ -36,7 +33,10 @@ from blink_api.forms.schemas import (
 )
 from blink_api.identity.models import Account
 from blink_api.identity.principals import CHECK_TEMPLATES_MANAGE, EmployeePrincipal, Principal
-from blink_api.pagination import Page, PageParams, paginate
+from blink_api.kit.context import AppContext
+from blink_api.kit.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from blink_api.kit.pagination import Page, PageParams, paginate
+from blink_api.kit.rows import delete_or_409, one_or_404
 from blink_api.sites.models import Site
 from blink_api.sites.service import get_site
 from blink_api.ticket_types.models import TicketCategory, TicketType

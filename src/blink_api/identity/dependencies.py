@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from blink_api.db import DbSession
-from blink_api.errors import Forbidden, Unauthorized
 from blink_api.identity import principals as policy
 from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal
 from blink_api.identity.repository import load_principal_row
-from blink_api.identity.security import Tokens
+from blink_api.kit.db import DbSession
+from blink_api.kit.errors import Forbidden, Unauthorized
+from blink_api.kit.tokens import Tokens
 
 TOKEN_URL = "/api/v1/auth/token"
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from blink_api.db import Base, IdMixin, TimestampMixin
+from blink_api.kit.db import Base, IdMixin, TimestampMixin
 from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-from blink_api.errors import Forbidden
+from blink_api.kit.errors import Forbidden
 
 # Every permission a permission group can hold; the API refuses any other.
 Permission = Literal["insight:manage", "check:templates:manage"]

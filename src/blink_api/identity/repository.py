@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.driver import driver_connection
 from blink_api.identity.models import Account, PasswordToken
+from blink_api.kit.compiled import driver_connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,7 @@ class PrincipalRow:
     permissions: list[str]
 
 
-# Run on every authenticated request, so on the driver directly (see blink_api.driver).
+# Run on every authenticated request, so on the driver directly (see blink_api.kit.compiled).
 _PRINCIPAL_SQL = """
     SELECT a.id, a.kind, a.email, a.name, a.is_active, a.token_version,
            coalesce(e.is_admin, false) AS is_admin, cu.customer_id,

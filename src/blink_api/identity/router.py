@@ -4,13 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 
-from blink_api.context import Ctx
-from blink_api.db import DbSession
-from blink_api.errors import problem_responses
 from blink_api.identity import service
 from blink_api.identity.dependencies import CurrentPrincipal, Public
 from blink_api.identity.schemas import LoginForm, Me, PasswordSet, Token
-from blink_api.ratelimit import client_address, per_client, retry_after_responses
+from blink_api.kit.context import Ctx
+from blink_api.kit.db import DbSession
+from blink_api.kit.errors import problem_responses
+from blink_api.kit.ratelimit import client_address, per_client, retry_after_responses
 
 router = APIRouter(tags=["auth"])
 

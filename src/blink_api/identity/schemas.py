@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from blink_api.identity import password_policy
-from blink_api.schema_types import Input, Text
+from blink_api.kit.schema import RequestModel, Text
 
 
 def _long_enough(password: str) -> str:
@@ -46,7 +46,7 @@ class Me(BaseModel):
     customer_id: uuid.UUID | None
 
 
-class PasswordSet(Input):
+class PasswordSet(RequestModel):
     token: str = Field(min_length=10, max_length=200, description="The token from the set-password link.")
     password: NewPassword = Field(description=password_policy.DESCRIPTION)
 

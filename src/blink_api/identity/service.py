@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.context import AppContext
-from blink_api.errors import Invalid, Unauthorized
 from blink_api.identity import password_policy, throttling
 from blink_api.identity import repository as repo
 from blink_api.identity.models import Account
 from blink_api.identity.principals import CustomerUserPrincipal, Principal
 from blink_api.identity.schemas import Me, Token
-from blink_api.identity.security import hash_link_token, new_link_token
+from blink_api.kit.context import AppContext
+from blink_api.kit.errors import Invalid, Unauthorized
+from blink_api.kit.tokens import hash_link_token, new_link_token
 
 LOGIN_REFUSED = "Incorrect e-mail or password."
 

@@ -19,7 +19,7 @@ neighbour behind the same address trying other accounts keeps the owner out. A f
 forgotten once it, and the lock it caused, lie `login_failure_window_seconds` back; a success
 clears the pair's count. Requests refused for a lock cost no password hash and are not counted.
 Besides, every log-in, right or wrong, costs a hash: the token route also limits how many one
-client address may send a minute (`login_attempts_per_minute`, see blink_api.ratelimit).
+client address may send a minute (`login_attempts_per_minute`, see blink_api.kit.ratelimit).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ import random
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.config import Settings
-from blink_api.errors import TooManyRequests
 from blink_api.identity import repository as repo
 from blink_api.identity.repository import LoginStanding
+from blink_api.kit.config import Settings
+from blink_api.kit.errors import TooManyRequests
 
 # One in this many failures also deletes rows that no longer count for anything.
 _PRUNE_ONE_IN = 100

@@ -22,9 +22,9 @@ from pathlib import Path
 import aiosmtplib
 from sqlalchemy import text
 
-from blink_api.config import Settings
-from blink_api.db import Database, database_unavailable
-from blink_api.idempotency import forget_expired
+from blink_api.kit.config import Settings
+from blink_api.kit.db import Database, database_unavailable
+from blink_api.kit.idempotency import forget_expired
 
 log = logging.getLogger(__name__)
 

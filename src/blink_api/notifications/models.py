@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from blink_api.db import Base, IdMixin
+from blink_api.kit.db import Base, IdMixin
 
 
 class OutboxMessage(IdMixin, Base):

@@ -4,12 +4,12 @@ import uuid
 
 from fastapi import APIRouter
 
-from blink_api.db import DbSession
-from blink_api.errors import problem_responses
 from blink_api.identity.dependencies import AdminEmployee
+from blink_api.kit.db import DbSession
+from blink_api.kit.errors import problem_responses
+from blink_api.kit.pagination import Page, Pagination
 from blink_api.notifications import service
 from blink_api.notifications.schemas import OutboxMessageRead, OutboxState
-from blink_api.pagination import Page, Pagination
 
 router = APIRouter(prefix="/admin/outbox", tags=["outbox"])
 

@@ -4,12 +4,12 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from blink_api.schema_types import Output
+from blink_api.kit.schema import ResponseModel
 
 OutboxState = Literal["pending", "sending", "sent", "dead"]
 
 
-class OutboxMessageRead(Output):
+class OutboxMessageRead(ResponseModel):
     id: uuid.UUID
     kind: str
     recipient: str

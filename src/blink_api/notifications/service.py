@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.crud import one_or_404
-from blink_api.errors import Conflict
+from blink_api.kit.errors import Conflict
+from blink_api.kit.pagination import Page, PageParams, paginate
+from blink_api.kit.rows import one_or_404
 from blink_api.notifications import templates
 from blink_api.notifications.models import OutboxMessage
 from blink_api.notifications.schemas import OutboxMessageRead
-from blink_api.pagination import Page, PageParams, paginate
 
 
 async def enqueue(session: AsyncSession, kind: str, recipient: str, mail: templates.Mail) -> None:

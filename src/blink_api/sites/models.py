@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from blink_api.db import Base, IdMixin, TimestampMixin
+from blink_api.kit.db import Base, IdMixin, TimestampMixin
 
 
 class Site(IdMixin, TimestampMixin, Base):

@@ -8,14 +8,14 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import text
 
-from blink_api.errors import NotFound, ServiceUnavailable, problem_responses
 from blink_api.identity.dependencies import Public
-from blink_api.schema_types import Output
+from blink_api.kit.errors import NotFound, ServiceUnavailable, problem_responses
+from blink_api.kit.schema import ResponseModel
 
 router = APIRouter(tags=["system"], dependencies=[Public])
 
 
-class Health(Output):
+class Health(ResponseModel):
     status: str
 
 

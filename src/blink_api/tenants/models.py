@@ -3,7 +3,7 @@
 from sqlalchemy import CheckConstraint, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from blink_api.db import Base, IdMixin, TimestampMixin
+from blink_api.kit.db import Base, IdMixin, TimestampMixin
 
 
 class Tenant(IdMixin, TimestampMixin, Base):

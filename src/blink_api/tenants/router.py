@@ -4,10 +4,10 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from blink_api.db import DbSession
-from blink_api.errors import problem_responses
 from blink_api.identity.dependencies import AdminEmployee, CurrentEmployee
-from blink_api.pagination import Page, Pagination
+from blink_api.kit.db import DbSession
+from blink_api.kit.errors import problem_responses
+from blink_api.kit.pagination import Page, Pagination
 from blink_api.tenants import service
 from blink_api.tenants.schemas import TenantCreate, TenantRead, TenantUpdate
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from blink_api.schema_types import Input, Name, Output
+from blink_api.kit.schema import Name, RequestModel, ResponseModel
 
 
 def _upper(value: object) -> object:
@@ -17,17 +17,17 @@ def _upper(value: object) -> object:
 TenantCode = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z0-9]{2,10}$")]
 
 
-class TenantCreate(Input):
+class TenantCreate(RequestModel):
     name: Name
     code: TenantCode = Field(description="2 to 10 letters or digits; prefixes the tenant's ticket numbers.")
 
 
-class TenantUpdate(Input):
+class TenantUpdate(RequestModel):
     name: Name = Field(default=None)
     code: TenantCode = Field(default=None)
 
 
-class TenantRead(Output):
+class TenantRead(ResponseModel):
     id: uuid.UUID
     name: str
     code: str

@@ -6,7 +6,7 @@ import uuid
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from blink_api.db import Base, IdMixin, TimestampMixin
+from blink_api.kit.db import Base, IdMixin, TimestampMixin
 
 
 class TicketCategory(enum.StrEnum):

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from pydantic import Field, Strict
 
-from blink_api.schema_types import Id, Input, Name, Output
+from blink_api.kit.schema import Id, Name, RequestModel, ResponseModel
 from blink_api.ticket_types.models import TicketCategory
 
 
-class TicketTypeCreate(Input):
+class TicketTypeCreate(RequestModel):
     tenant_id: Id
     name: Name
     category: Annotated[TicketCategory, Strict(False)] = Field(
@@ -18,13 +18,13 @@ class TicketTypeCreate(Input):
     )
 
 
-class TicketTypeUpdate(Input):
+class TicketTypeUpdate(RequestModel):
     """Tenant and category are fixed once the type exists: tickets and portal settings rely on them."""
 
     name: Name = Field(default=None)
 
 
-class TicketTypeRead(Output):
+class TicketTypeRead(ResponseModel):
     id: uuid.UUID
     tenant_id: uuid.UUID
     name: str

@@ -4,9 +4,9 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.crud import apply_changes, delete_or_409, flush_unique, one_or_404, require_exists
 from blink_api.identity.principals import EmployeePrincipal
-from blink_api.pagination import Page, PageParams, paginate
+from blink_api.kit.pagination import Page, PageParams, paginate
+from blink_api.kit.rows import apply_changes, delete_or_409, flush_unique, one_or_404, require_exists
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types import repository as repo
 from blink_api.ticket_types.models import TicketCategory, TicketType

@@ -24,8 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from blink_api.db import Base, IdMixin, TimestampMixin
 from blink_api.identity.models import Account
+from blink_api.kit.db import Base, IdMixin, TimestampMixin
 
 # Which ticket types a customer's users may create and see (the portal's "Tickets" tab).
 customer_ticket_types = Table(

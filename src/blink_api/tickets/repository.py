@@ -29,10 +29,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from blink_api.driver import DriverStatement, JsonText, driver_connection, json_object, sql_string
 from blink_api.identity.models import Account, Employee, customer_user_sites, employee_tenants
 from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal
-from blink_api.pagination import PageParams
+from blink_api.kit.compiled import DriverStatement, driver_connection
+from blink_api.kit.pagination import PageParams
+from blink_api.kit.sql_json import JsonText, json_object, sql_string
 from blink_api.sites.models import Site
 from blink_api.sites.repository import site_by_id, visible_sites
 from blink_api.tenants.models import Tenant

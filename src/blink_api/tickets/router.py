@@ -11,13 +11,13 @@ from pydantic import ValidationError
 
 from blink_api.attachments import service as attachments
 from blink_api.attachments.schemas import AttachmentList, AttachmentRead
-from blink_api.context import Ctx
-from blink_api.db import DbSession
-from blink_api.errors import UnsupportedMediaType, problem_responses
-from blink_api.idempotency import IdempotencyHeader, fingerprint, idempotent
 from blink_api.identity.dependencies import CurrentPrincipal
-from blink_api.pagination import Page, Pagination
-from blink_api.schema_types import DATE_RANGE, Instant, Text
+from blink_api.kit.context import Ctx
+from blink_api.kit.db import DbSession
+from blink_api.kit.errors import UnsupportedMediaType, problem_responses
+from blink_api.kit.idempotency import IdempotencyHeader, fingerprint, idempotent
+from blink_api.kit.pagination import Page, Pagination
+from blink_api.kit.schema import DATE_RANGE, Instant, Text
 from blink_api.tickets import comments, service
 from blink_api.tickets.schemas import (
     CommentCreate,

@@ -8,20 +8,20 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from blink_api.schema_types import Day, Id, Input, LongText, Output, trimmed
+from blink_api.kit.schema import Day, Id, LongText, RequestModel, ResponseModel, trimmed
 
 Status = Literal["open", "in_progress", "closed"]
 Title = trimmed(min_length=1, max_length=300)
 Body = trimmed(min_length=1, max_length=20_000)
 
 
-class Creator(Output):
+class Creator(ResponseModel):
     kind: Literal["employee", "customer_user"]
     id: uuid.UUID
     name: str
 
 
-class TicketCreate(Input):
+class TicketCreate(RequestModel):
     site_id: Id
     ticket_type_id: Id
     title: Title
@@ -31,7 +31,7 @@ class TicketCreate(Input):
     status: Status | None = Field(default=None, description="Employees only; `open` when left out.")
 
 
-class TicketUpdate(Input):
+class TicketUpdate(RequestModel):
     title: Title = Field(default=None)
     description: LongText | None = None
     status: Status = Field(
@@ -43,7 +43,7 @@ class TicketUpdate(Input):
     site_id: Id = Field(default=None, description="Employees only; a site of the same tenant.")
 
 
-class TicketRead(Output):
+class TicketRead(ResponseModel):
     id: uuid.UUID
     number: str
     tenant_id: uuid.UUID
@@ -60,18 +60,18 @@ class TicketRead(Output):
     closed_at: dt.datetime | None
 
 
-class CommentCreate(Input):
+class CommentCreate(RequestModel):
     body: Body
     internal: bool = Field(
         default=False, description="An internal note, never shown to customer users (employees only)."
     )
 
 
-class CommentUpdate(Input):
+class CommentUpdate(RequestModel):
     body: Body
 
 
-class CommentRead(Output):
+class CommentRead(ResponseModel):
     id: uuid.UUID
     ticket_id: uuid.UUID
     body: str
@@ -81,7 +81,7 @@ class CommentRead(Output):
     updated_at: dt.datetime
 
 
-class HistoryEntry(Output):
+class HistoryEntry(ResponseModel):
     id: uuid.UUID
     ticket_id: uuid.UUID
     actor: Creator | None

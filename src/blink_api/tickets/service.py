@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from blink_api.config import Settings
-from blink_api.errors import Invalid, NotFound, PreconditionFailed
 from blink_api.identity.models import Account
 from blink_api.identity.principals import CustomerUserPrincipal, Principal, ensure
+from blink_api.kit.config import Settings
+from blink_api.kit.errors import Invalid, NotFound, PreconditionFailed
+from blink_api.kit.pagination import Page, PageParams, page_json, page_of, paginate
 from blink_api.notifications import rules as notify
-from blink_api.pagination import Page, PageParams, page_json, page_of, paginate
 from blink_api.sites.models import Site
 from blink_api.ticket_types.models import TicketType
 from blink_api.tickets import customer_view, policy

@@ -8,12 +8,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from blink_api.capacity import Gate
-from blink_api.config import Settings
-from blink_api.db import Database
-from blink_api.identity.security import Passwords, Tokens
-from blink_api.ratelimit import RateLimiter
-from blink_api.storage import Storage
+from blink_api.kit.capacity import Gate
+from blink_api.kit.config import Settings
+from blink_api.kit.db import Database
+from blink_api.kit.passwords import Passwords
+from blink_api.kit.ratelimit import RateLimiter
+from blink_api.kit.storage import Storage
+from blink_api.kit.tokens import Tokens
 
 
 @dataclass

@@ -1,32 +1,24 @@
-"""Password hashing (Argon2, off the event loop, a bounded number at once) and signed access tokens."""
+"""Password hashing: Argon2id off the event loop, a bounded number at once."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import secrets
 import sys
-import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from blink_api.config import Settings
-from blink_api.errors import ServiceUnavailable
+from blink_api.kit.config import Settings
+from blink_api.kit.errors import ServiceUnavailable
 
 T = TypeVar("T")
 
-TOKEN_ALGORITHM = "HS256"
-TOKEN_AUDIENCE = "blink-api"
 HASH_THREAD_NICENESS = 10
 
 
@@ -108,68 +100,3 @@ class Passwords:
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)
-
-
-@dataclass(frozen=True, slots=True)
-class TokenClaims:
-    account_id: uuid.UUID
-    token_version: int
-
-
-class Tokens:
-    # Verified tokens are remembered until they expire: every request of a client sends the same token,
-    # and decoding and verifying it again costs more than the rest of a small request's Python.
-    # Revocation does not depend on this: `token_version` and `is_active` are read on every request.
-    MAX_REMEMBERED = 10_000
-
-    def __init__(self, signing_key: str, ttl: timedelta) -> None:
-        self._key = signing_key
-        self.ttl = ttl
-        self._verified: dict[str, tuple[TokenClaims, float]] = {}
-
-    def issue(self, account_id: uuid.UUID, token_version: int, *, now: datetime | None = None) -> str:
-        issued_at = now or datetime.now(UTC)
-        claims = {
-            "sub": str(account_id),
-            "ver": token_version,
-            "iat": issued_at,
-            "exp": issued_at + self.ttl,
-            "aud": TOKEN_AUDIENCE,
-        }
-        return jwt.encode(claims, self._key, algorithm=TOKEN_ALGORITHM)
-
-    def read(self, token: str) -> TokenClaims | None:
-        """The claims of a valid, unexpired token; None for anything else."""
-        remembered = self._verified.get(token)
-        if remembered is not None:
-            claims, expires_at = remembered
-            if time.time() < expires_at:
-                return claims
-            del self._verified[token]
-            return None
-        try:
-            decoded = jwt.decode(
-                token,
-                self._key,
-                algorithms=[TOKEN_ALGORITHM],
-                audience=TOKEN_AUDIENCE,
-                options={"require": ["sub", "exp", "ver"]},
-            )
-            claims = TokenClaims(uuid.UUID(decoded["sub"]), int(decoded["ver"]))
-            expires_at = float(decoded["exp"])
-        except (jwt.PyJWTError, ValueError, TypeError):
-            return None
-        if len(self._verified) >= self.MAX_REMEMBERED:
-            self._verified.clear()
-        self._verified[token] = (claims, expires_at)
-        return claims
-
-
-def new_link_token() -> tuple[str, str]:
-    """A random single-use token and the hash under which it is stored."""
-    token = secrets.token_urlsafe(32)
-    return token, hash_link_token(token)
-
-
-def hash_link_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

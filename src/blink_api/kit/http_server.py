@@ -5,7 +5,7 @@ takes to send a request's head: a new connection arms no timer at all, and the f
 request disarms the keep-alive one. A client sending its headers a byte at a time (or nothing)
 would hold its connection forever. Here a request's head must be complete within
 `BLINK_HEADER_TIMEOUT_SECONDS` of the connection opening or of the previous response, and may not
-exceed `MAX_HEAD_BYTES`; the body is bounded by the application (`blink_api.limits`).
+exceed `MAX_HEAD_BYTES`; the body is bounded by the application (`blink_api.kit.limits`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from blink_api.config import get_settings
+from blink_api.kit.config import get_settings
 
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol

@@ -12,7 +12,7 @@ from typing import TypeVar
 import anyio
 import anyio.to_thread
 
-from blink_api.errors import ServiceUnavailable, TooManyRequests
+from blink_api.kit.errors import ServiceUnavailable, TooManyRequests
 
 T = TypeVar("T")
 

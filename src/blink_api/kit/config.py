@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=25_000_000, ge=1024, validation_alias=_env("BLINK_MAX_UPLOAD_BYTES")
     )
-    # Anonymous public-form requests per client address and minute (see blink_api.ratelimit).
+    # Anonymous public-form requests per client address and minute (see blink_api.kit.ratelimit).
     public_form_reads_per_minute: int = Field(
         default=60, ge=1, validation_alias=_env("BLINK_PUBLIC_FORM_READS_PER_MINUTE")
     )

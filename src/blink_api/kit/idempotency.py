@@ -24,8 +24,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from blink_api.db import Base
-from blink_api.errors import Conflict, Invalid
+from blink_api.kit.db import Base
+from blink_api.kit.errors import Conflict, Invalid
 
 RETENTION_HOURS = 48
 

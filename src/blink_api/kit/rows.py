@@ -10,7 +10,7 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.errors import Conflict, Invalid, NotFound
+from blink_api.kit.errors import Conflict, Invalid, NotFound
 
 M = TypeVar("M")
 

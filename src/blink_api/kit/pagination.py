@@ -17,8 +17,8 @@ from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from blink_api.errors import Invalid
-from blink_api.schema_types import check_instant
+from blink_api.kit.errors import Invalid
+from blink_api.kit.schema import check_instant
 
 T = TypeVar("T")
 

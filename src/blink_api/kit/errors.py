@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from blink_api.db import database_unavailable
+from blink_api.kit.db import database_unavailable
 
 log = logging.getLogger(__name__)
 

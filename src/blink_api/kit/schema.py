@@ -189,7 +189,7 @@ Id = Annotated[uuid.UUID, Strict(False)]
 # -- bodies ----------------------------------------------------------------------------------------
 
 
-class Input(BaseModel):
+class RequestModel(BaseModel):
     """Base of every request body: unknown fields are refused, not silently dropped; values are taken
     as the schema types them (strict: `true`, not `1` or `"yes"`); text PostgreSQL cannot store and
     non-finite numbers are refused wherever they sit, free-form values included."""
@@ -208,5 +208,7 @@ class Input(BaseModel):
         return data
 
 
-class Output(BaseModel):
+class ResponseModel(BaseModel):
+    """Base of every response body: read from ORM objects or rows by attribute."""
+
     model_config = ConfigDict(from_attributes=True)

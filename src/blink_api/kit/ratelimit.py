@@ -27,9 +27,9 @@ from fastapi import Depends, Request
 from sqlalchemy import DateTime, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from blink_api.config import Settings
-from blink_api.db import Base, Database
-from blink_api.errors import PROBLEM_MEDIA_TYPE, TooManyRequests
+from blink_api.kit.config import Settings
+from blink_api.kit.db import Base, Database
+from blink_api.kit.errors import PROBLEM_MEDIA_TYPE, TooManyRequests
 
 # One in this many hits also deletes rows whose clients may send again (those carry nothing).
 _PRUNE_ONE_IN = 200

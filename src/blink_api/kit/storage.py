@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import anyio
 
-from blink_api.config import Settings
+from blink_api.kit.config import Settings
 
 CHUNK = 256 * 1024
 

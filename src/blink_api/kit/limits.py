@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from blink_api.errors import problem_response
+from blink_api.kit.errors import problem_response
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from sqlalchemy import DateTime, MetaData, Uuid, event, exc, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from blink_api.config import Settings
+from blink_api.kit.config import Settings
 
 log = logging.getLogger(__name__)
 
