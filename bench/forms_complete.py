@@ -26,10 +26,9 @@ from PIL import Image, ImageDraw
 from blink_api.app import create_app
 from blink_api.bootstrap import create_admin
 from blink_api.cli import migrate
-from blink_api.customers.models import Customer
+from blink_api.customers.models import Customer, Site
 from blink_api.kit.config import Settings
 from blink_api.kit.db import Database, resolve_database_url
-from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
 

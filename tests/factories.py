@@ -8,10 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.customers.models import Customer
-from blink_api.identity.models import CustomerUser, Employee, PermissionGroup, customer_user_sites
+from blink_api.customers.models import Customer, Site, customer_user_sites
+from blink_api.identity.models import CustomerUser, Employee, PermissionGroup
 from blink_api.kit.context import AppContext
-from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
 

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from sqlalchemy import select, update
 
-from blink_api.attachments.router import content_disposition
+from blink_api.files.downloads import content_disposition
 from blink_api.forms.models import FormSubmission, FormTemplateVersion
 from blink_api.kit.capacity import Gate
 from tests.factories import make_employee

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
-from blink_api.attachments.models import Attachment
+from blink_api.files.models import Attachment
 from blink_api.kit.capacity import Gate
 from tests.forms_helpers import photo_jpeg, signature_png, upload
 from tests.kit import API, assert_problem

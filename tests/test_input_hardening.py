@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from blink_api.app import create_app
-from blink_api.attachments.sniffing import ALLOWED_TYPES
+from blink_api.files.sniffing import ALLOWED_TYPES
 from blink_api.forms.models import FormSubmission
 from blink_api.kit.schema import MAX_DATE, MIN_DATE
 from tests.conftest import make_settings

@@ -17,13 +17,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from blink_api import __version__, bootstrap
 from blink_api.attachments.router import router as attachments_router
-from blink_api.attachments.router import uploads_router
+from blink_api.attachments.router import ticket_attachments_router
 from blink_api.customers.router import router as customers_router
 from blink_api.customers.router import users_router as customer_users_router
 from blink_api.documents.router import router as documents_router
 from blink_api.employees.router import groups_router
 from blink_api.employees.router import router as employees_router
 from blink_api.evaluations.router import router as evaluations_router
+from blink_api.files.router import uploads_router
 from blink_api.forms.router import public_router as public_forms_router
 from blink_api.forms.router import submissions_router, templates_router
 from blink_api.identity.repository import signing_key
@@ -72,6 +73,7 @@ Lists answer `{items, next_cursor}`: pass `next_cursor` as `cursor` until it is 
 # its sections by TAGS instead.
 _ROUTERS_BY_TRAFFIC = (
     tickets_router,
+    ticket_attachments_router,
     attachments_router,
     sites_router,
     documents_router,

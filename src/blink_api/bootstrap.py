@@ -9,16 +9,21 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.customers.models import Customer, DocumentSource
+from blink_api.customers.models import (
+    Customer,
+    DocumentSource,
+    Site,
+    customer_ticket_types,
+    customer_user_sites,
+)
 from blink_api.forms.models import FormTemplate, FormTemplateVersion
-from blink_api.identity.models import CustomerUser, Employee, PermissionGroup, customer_user_sites
+from blink_api.identity.models import CustomerUser, Employee, PermissionGroup
 from blink_api.identity.password_policy import why_not_password
 from blink_api.identity.principals import PERMISSIONS
 from blink_api.kit.passwords import Passwords
-from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
-from blink_api.tickets.models import Ticket, TicketComment, customer_ticket_types
+from blink_api.tickets.models import Ticket, TicketComment
 from blink_api.tickets.repository import next_number, refresh_search
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Imports every table so that Alembic and the tests see the whole schema."""
 
-from blink_api.attachments.models import Attachment
-from blink_api.customers.models import ConfigChange, Customer, DocumentSource
+from blink_api.customers.models import ConfigChange, Customer, DocumentSource, Site
+from blink_api.files.models import Attachment
 from blink_api.forms.models import FormSubmission, FormTemplate, FormTemplateVersion
 from blink_api.identity.models import (
     Account,
@@ -16,7 +16,6 @@ from blink_api.kit.db import Base
 from blink_api.kit.idempotency import IdempotencyKey
 from blink_api.kit.ratelimit import RateLimitState
 from blink_api.notifications.models import OutboxMessage
-from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
 from blink_api.tickets.models import Ticket, TicketComment, TicketEvent

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.attachments.models import Attachment
 from blink_api.documents.repository import document_scope
+from blink_api.files.models import Attachment
 from blink_api.forms.models import FormSubmission
 from blink_api.forms.repository import submission_scope
 from blink_api.identity.principals import Principal
@@ -42,8 +42,13 @@ def attachment_by_id(principal: Principal, attachment_id: uuid.UUID) -> Select[A
     return visible_attachments(principal).where(Attachment.id == attachment_id)
 
 
-def of_ticket(ticket_id: uuid.UUID) -> Select[Any]:
-    return select(Attachment).where(Attachment.ticket_id == ticket_id)
+def of_ticket(principal: Principal, ticket_id: uuid.UUID) -> Select[Any]:
+    """The attachments of one ticket, if the ticket is in `principal`'s scope (else none)."""
+    return (
+        select(Attachment)
+        .join(Ticket, Ticket.id == Attachment.ticket_id)
+        .where(Attachment.ticket_id == ticket_id, ticket_scope(principal))
+    )
 
 
 async def lock_submission_status(session: AsyncSession, submission_id: uuid.UUID) -> str | None:

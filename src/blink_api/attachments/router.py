@@ -1,93 +1,28 @@
-"""HTTP endpoints of single attachments: download and delete."""
+"""HTTP endpoints of attachments: a ticket's (list, add), and single ones (download, delete)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
-from urllib.parse import quote
 
-from fastapi import APIRouter, File, Response, UploadFile, status
+from fastapi import APIRouter, File, Request, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from blink_api.attachments import service
-from blink_api.attachments.schemas import AttachmentList, AttachmentRead
-from blink_api.attachments.sniffing import ALLOWED_TYPES, INLINE_TYPES, display_name
-from blink_api.identity.dependencies import CurrentEmployee, CurrentPrincipal
+from blink_api.files import service as stored_files
+from blink_api.files.downloads import DOWNLOAD_TYPES, stored_file
+from blink_api.files.schemas import AttachmentList, AttachmentRead
+from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.kit.context import Ctx
 from blink_api.kit.db import DbSession
-from blink_api.kit.errors import NotFound, problem_responses
-from blink_api.kit.storage import ObjectMissing, Storage
+from blink_api.kit.errors import problem_responses
+from blink_api.kit.idempotency import IdempotencyHeader, fingerprint, idempotent
+from blink_api.kit.pagination import Page, Pagination
+from blink_api.tickets import service as tickets
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
-uploads_router = APIRouter(prefix="/uploads", tags=["uploads"])
-
-
-@uploads_router.post(
-    "",
-    name="uploads:create",
-    status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 413, 415, 422, 429, 503),
-)
-async def upload(
-    ctx: Ctx,
-    session: DbSession,
-    principal: CurrentEmployee,
-    files: Annotated[list[UploadFile], File(description="One or more files.")],
-) -> AttachmentList:
-    """Files to reference afterwards, such as form photos and signatures (employees only): the same
-    checks as ticket attachments; only the uploader sees them until they are used. Images are stored
-    normalised: at most 2048 pixels on the longer side, upright, re-encoded in their format without
-    metadata; `size` is that of the stored image."""
-    checked = await service.check_files(ctx, principal, files)
-    stored = await service.store_files(session, ctx.storage, principal, None, checked)
-    return AttachmentList(items=[AttachmentRead.model_validate(a) for a in stored])
-
-
-# What a download may be sent as: the types uploads are accepted as (the type sniffed at upload).
-DOWNLOAD_TYPES = {t: {"schema": {"type": "string", "format": "binary"}} for t in sorted(ALLOWED_TYPES)}
-
-
-def content_disposition(filename: str, content_type: str) -> str:
-    """Always one safe header line: the name is cleaned like an upload's (whatever it was stored as),
-    offered as ASCII and, per RFC 6266 and RFC 5987, exactly as UTF-8 in `filename*`."""
-    kind = "inline" if content_type in INLINE_TYPES else "attachment"
-    name = display_name(filename, path=False, fallback="download")
-    fallback = name.encode("ascii", "replace").decode().replace("?", "_")
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
-async def stored_file(
-    storage: Storage, key: str, *, filename: str, content_type: str, size: int
-) -> StreamingResponse:
-    """A stored object streamed back with the headers every download carries. A missing object
-    answers 404 before the response starts."""
-    chunks = storage.read(key)
-    try:
-        first = await anext(chunks, b"")
-    except ObjectMissing as exc:
-        raise NotFound("The file is missing from storage.") from exc
-
-    async def body() -> AsyncIterator[bytes]:
-        yield first
-        async for chunk in chunks:
-            yield chunk
-
-    return StreamingResponse(
-        body(), media_type=content_type, headers=download_headers(filename, content_type, size)
-    )
-
-
-def download_headers(filename: str, content_type: str, size: int) -> dict[str, str]:
-    """What every download carries: a safe name, its length, and no sniffing, scripts or caching."""
-    return {
-        "Content-Disposition": content_disposition(filename, content_type),
-        "Content-Length": str(size),
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "sandbox; default-src 'none'",
-        "Cache-Control": "private, no-store",
-    }
+ticket_attachments_router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 
 @router.get(
@@ -124,3 +59,45 @@ async def delete(
     committed."""
     key = await service.delete_attachment(session, principal, attachment_id)
     return Response(status_code=204, background=BackgroundTask(ctx.storage.delete, key))
+
+
+@ticket_attachments_router.get(
+    "/{ticket_id}/attachments", name="tickets:list_attachments", responses=problem_responses(401, 404, 422)
+)
+async def list_attachments(
+    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, page: Pagination
+) -> Page[AttachmentRead]:
+    return await service.list_for_ticket(session, principal, ticket_id, page)
+
+
+@ticket_attachments_router.post(
+    "/{ticket_id}/attachments",
+    name="tickets:create_attachments",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503),
+)
+async def create_attachments(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ticket_id: uuid.UUID,
+    files: Annotated[list[UploadFile], File(description="One or more files.")],
+    idempotency_key: IdempotencyHeader = None,
+) -> AttachmentList:
+    """Images, PDF, office documents and text; the type is read from the bytes, not from the client.
+    Images are stored normalised (at most 2048 pixels on the longer side, upright, without metadata)."""
+    ticket = await tickets.get_ticket(session, principal, ticket_id)
+    checked = await stored_files.check_files(ctx, principal, files)
+
+    async def run() -> AttachmentList:
+        stored = await tickets.attach_files(session, ctx.storage, principal, ticket.id, checked)
+        return AttachmentList(items=[AttachmentRead.model_validate(a) for a in stored])
+
+    return await idempotent(  # type: ignore[return-value]
+        session,
+        principal.id,
+        idempotency_key,
+        fingerprint("POST", request.url.path, *stored_files.upload_fingerprint(checked)),
+        run,
+    )

@@ -1,4 +1,5 @@
-"""Customers and their customer-portal settings."""
+"""Customers, their sites, and their customer-portal settings: which sites each customer user is
+assigned, which ticket types the customer sees, which attachments are offered as documents."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from sqlalchemy import (
     ARRAY,
     Boolean,
     CheckConstraint,
+    Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
+    Text,
+    Uuid,
     func,
     text,
 )
@@ -66,3 +71,35 @@ class ConfigChange(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __mapper_args__ = {"eager_defaults": True}
+
+
+class Site(IdMixin, TimestampMixin, Base):
+    __tablename__ = "sites"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="RESTRICT"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customers.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Text)
+
+
+customer_user_sites = Table(
+    "customer_user_sites",
+    Base.metadata,
+    Column("customer_user_id", Uuid, ForeignKey("customer_users.id", ondelete="CASCADE"), primary_key=True),
+    Column("site_id", Uuid, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+customer_ticket_types = Table(
+    "customer_ticket_types",
+    Base.metadata,
+    Column("customer_id", Uuid, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "ticket_type_id",
+        Uuid,
+        ForeignKey("ticket_types.id", ondelete="RESTRICT"),
+        primary_key=True,
+        index=True,
+    ),
+)

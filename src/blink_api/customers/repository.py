@@ -9,12 +9,10 @@ from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from blink_api.customers.models import ConfigChange, DocumentSource
+from blink_api.customers.models import ConfigChange, DocumentSource, Site, customer_ticket_types
 from blink_api.identity.models import CustomerUser
-from blink_api.sites.models import Site
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
-from blink_api.tickets.models import customer_ticket_types
 
 
 def customer_users(customer_id: uuid.UUID | None = None) -> Select[Any]:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.customers import repository as repo
-from blink_api.customers.models import Customer
+from blink_api.customers.models import Customer, Site
 from blink_api.customers.schemas import (
     CustomerUserCreate,
     CustomerUserRead,
@@ -25,7 +25,6 @@ from blink_api.kit.errors import Conflict, Invalid
 from blink_api.kit.pagination import Page, PageParams, paginate
 from blink_api.kit.rows import apply_changes, delete_or_409, flush_unique, one_or_404
 from blink_api.notifications.service import enqueue_invitation
-from blink_api.sites.models import Site
 
 _EMAIL_TAKEN = "An account with this e-mail address exists already."
 

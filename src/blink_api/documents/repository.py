@@ -6,11 +6,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, or_, select
 
-from blink_api.attachments.models import Attachment
-from blink_api.customers.models import DocumentSource
-from blink_api.identity.models import customer_user_sites
+from blink_api.customers.models import DocumentSource, Site, customer_user_sites
+from blink_api.files.models import Attachment
 from blink_api.identity.principals import CustomerUserPrincipal, Principal
-from blink_api.sites.models import Site
 from blink_api.tickets.models import Ticket
 
 

@@ -4,8 +4,8 @@ import uuid
 
 from fastapi import APIRouter
 
-from blink_api.attachments.schemas import AttachmentRead
 from blink_api.documents import service
+from blink_api.files.schemas import AttachmentRead
 from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import problem_responses

@@ -6,9 +6,9 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.attachments.models import Attachment
-from blink_api.attachments.schemas import AttachmentRead
 from blink_api.documents import repository as repo
+from blink_api.files.models import Attachment
+from blink_api.files.schemas import AttachmentRead
 from blink_api.identity.principals import Principal
 from blink_api.kit.pagination import Page, PageParams, paginate
 from blink_api.sites.service import get_site

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from sqlalchemy import Integer, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.tickets.models import Ticket, customer_ticket_types
+from blink_api.customers.models import customer_ticket_types
+from blink_api.tickets.models import Ticket
 
 SECONDS_PER_DAY = 86400
 

@@ -7,12 +7,11 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.customers.models import Customer
+from blink_api.customers.models import Customer, Site
 from blink_api.evaluations import repository as repo
 from blink_api.evaluations.schemas import Bucket, TicketEvaluation
 from blink_api.identity.principals import CustomerUserPrincipal, Principal
 from blink_api.kit.errors import Invalid, NotFound
-from blink_api.sites.models import Site
 from blink_api.sites.repository import visible_sites
 from blink_api.sites.service import get_site
 

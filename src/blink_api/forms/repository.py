@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from blink_api.customers.models import Site
 from blink_api.forms.models import FormSubmission, FormTemplate, FormTemplateVersion, form_submission_tickets
 from blink_api.identity.principals import CHECK_TEMPLATES_MANAGE, EmployeePrincipal, Principal
-from blink_api.sites.models import Site
 
 
 def submission_scope(principal: Principal) -> ColumnElement[bool]:

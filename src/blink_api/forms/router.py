@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from blink_api.attachments.router import download_headers, stored_file
+from blink_api.files.downloads import download_headers, stored_file
 from blink_api.forms import service
 from blink_api.forms.schemas import (
     PublicForm,

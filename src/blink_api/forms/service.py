@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +14,10 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.attachments.models import Attachment
-from blink_api.attachments.sniffing import IMAGE_TYPES, display_name
+from blink_api.customers.models import Site
+from blink_api.files import service as files
+from blink_api.files.models import Attachment
+from blink_api.files.sniffing import IMAGE_TYPES
 from blink_api.forms import elements as el
 from blink_api.forms import pdf
 from blink_api.forms import repository as repo
@@ -37,13 +38,11 @@ from blink_api.kit.context import AppContext
 from blink_api.kit.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from blink_api.kit.pagination import Page, PageParams, paginate
 from blink_api.kit.rows import delete_or_409, one_or_404
-from blink_api.sites.models import Site
 from blink_api.sites.service import get_site
 from blink_api.ticket_types.models import TicketCategory, TicketType
 from blink_api.ticket_types.repository import visible_ticket_types
 from blink_api.tickets import service as tickets
 from blink_api.tickets.models import Ticket
-from blink_api.tickets.repository import add_event
 from blink_api.tickets.schemas import TicketCreate
 
 _elements = TypeAdapter(list[el.Element])
@@ -447,18 +446,8 @@ async def _complete(
             await _attach(ctx, session, principal, ticket.id, name, document)
 
 
-async def _put(ctx: AppContext, prefix: str, data: bytes) -> str:
-    key = f"{prefix}/{uuid.uuid4()}"
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield data
-
-    await ctx.storage.put(key, chunks())
-    return key
-
-
 async def _store_pdf(ctx: AppContext, submission: FormSubmission, data: bytes) -> None:
-    submission.pdf_storage_key = await _put(ctx, "form-pdfs", data)
+    submission.pdf_storage_key = await files.put_bytes(ctx.storage, "form-pdfs", data)
     submission.pdf_size = len(data)
     submission.pdf_sha256 = hashlib.sha256(data).hexdigest()
 
@@ -466,26 +455,17 @@ async def _store_pdf(ctx: AppContext, submission: FormSubmission, data: bytes) -
 async def _attach(
     ctx: AppContext, session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, name: str, data: bytes
 ) -> None:
-    attachment = Attachment(
-        ticket_id=ticket_id,
-        filename=display_name(name, path=False),
-        content_type="application/pdf",
-        size=len(data),
-        storage_key=await _put(ctx, "attachments", data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        created_by=principal.id,
-    )
-    session.add(attachment)
-    await session.flush()
-    add_event(
+    attachment = await files.store_document(
         session,
-        ticket_id,
-        principal.id,
-        "attachment_added",
-        field="attachment",
-        new={"id": str(attachment.id), "filename": attachment.filename},
-        public=True,
+        ctx.storage,
+        principal,
+        ticket_id=ticket_id,
+        filename=name,
+        content_type="application/pdf",
+        data=data,
     )
+    tickets.record_attachment(session, principal.id, attachment, "attachment_added")
+    await session.flush()
 
 
 async def _read_all(ctx: AppContext, key: str) -> bytes:

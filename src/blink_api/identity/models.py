@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     ARRAY,
@@ -23,8 +24,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from blink_api.kit.db import Base, IdMixin, TimestampMixin
-from blink_api.sites.models import Site
-from blink_api.tenants.models import Tenant
+
+if TYPE_CHECKING:  # names for the type checker only; the mapper resolves them by name
+    from blink_api.customers.models import Site
+    from blink_api.tenants.models import Tenant
 
 employee_tenants = Table(
     "employee_tenants",
@@ -44,13 +47,6 @@ employee_permission_groups = Table(
         primary_key=True,
         index=True,
     ),
-)
-
-customer_user_sites = Table(
-    "customer_user_sites",
-    Base.metadata,
-    Column("customer_user_id", Uuid, ForeignKey("customer_users.id", ondelete="CASCADE"), primary_key=True),
-    Column("site_id", Uuid, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 
@@ -83,7 +79,7 @@ class Employee(Account):
     # Opt-in to mails about customer tickets that have no assignee yet.
     notify_unassigned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
-    tenants: Mapped[list[Tenant]] = relationship(secondary=employee_tenants, lazy="raise")
+    tenants: Mapped[list[Tenant]] = relationship("Tenant", secondary=employee_tenants, lazy="raise")
     permission_groups: Mapped[list[PermissionGroup]] = relationship(
         secondary=employee_permission_groups, lazy="raise"
     )
@@ -111,7 +107,8 @@ class CustomerUser(Account):
         ForeignKey("customers.id", ondelete="RESTRICT"), index=True
     )
 
-    sites: Mapped[list[Site]] = relationship(secondary=customer_user_sites, lazy="raise")
+    # The table lives with the customers domain, which assigns sites to its users.
+    sites: Mapped[list[Site]] = relationship("Site", secondary="customer_user_sites", lazy="raise")
 
     @property
     def site_ids(self) -> list[uuid.UUID]:

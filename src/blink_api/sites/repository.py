@@ -5,9 +5,8 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from blink_api.identity.models import customer_user_sites
+from blink_api.customers.models import Site, customer_user_sites
 from blink_api.identity.principals import EmployeePrincipal, Principal
-from blink_api.sites.models import Site
 
 
 def visible_sites(principal: Principal) -> Select[Any]:

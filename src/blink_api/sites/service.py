@@ -5,17 +5,15 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.customers.models import Customer
+from blink_api.customers.models import Customer, Site, customer_ticket_types
 from blink_api.identity.principals import CustomerUserPrincipal, Principal
 from blink_api.kit.pagination import Page, PageParams, paginate
 from blink_api.kit.rows import apply_changes, delete_or_409, one_or_404, require_exists
 from blink_api.sites import repository as repo
-from blink_api.sites.models import Site
 from blink_api.sites.schemas import SiteCreate, SiteRead, SiteUpdate
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
 from blink_api.ticket_types.schemas import TicketTypeRead
-from blink_api.tickets.models import customer_ticket_types
 
 
 async def list_sites(

@@ -12,7 +12,7 @@ from blink_api.identity.principals import EmployeePrincipal, Principal, ensure
 from blink_api.kit.config import Settings
 from blink_api.kit.errors import NotFound
 from blink_api.kit.pagination import Page, PageParams, paginate
-from blink_api.notifications import rules as notify
+from blink_api.tickets import notifications as notify
 from blink_api.tickets import policy
 from blink_api.tickets import repository as repo
 from blink_api.tickets.models import Ticket, TicketComment

@@ -8,17 +8,14 @@ import uuid
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    Column,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
-    Table,
     Text,
     UniqueConstraint,
-    Uuid,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
@@ -27,21 +24,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from blink_api.identity.models import Account
 from blink_api.kit.db import Base, IdMixin, TimestampMixin
 
+
 # Which ticket types a customer's users may create and see (the portal's "Tickets" tab).
-customer_ticket_types = Table(
-    "customer_ticket_types",
-    Base.metadata,
-    Column("customer_id", Uuid, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "ticket_type_id",
-        Uuid,
-        ForeignKey("ticket_types.id", ondelete="RESTRICT"),
-        primary_key=True,
-        index=True,
-    ),
-)
-
-
 class Ticket(IdMixin, TimestampMixin, Base):
     __tablename__ = "tickets"
     __table_args__ = (

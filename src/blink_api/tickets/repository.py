@@ -29,15 +29,15 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from blink_api.identity.models import Account, Employee, customer_user_sites, employee_tenants
+from blink_api.customers.models import Site, customer_ticket_types, customer_user_sites
+from blink_api.identity.models import Account, Employee, employee_tenants
 from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal
 from blink_api.kit.compiled import DriverStatement, driver_connection
 from blink_api.kit.pagination import PageParams
 from blink_api.kit.sql_json import JsonText, json_object, sql_string
-from blink_api.sites.models import Site
 from blink_api.sites.repository import site_by_id, visible_sites
 from blink_api.tenants.models import Tenant
-from blink_api.tickets.models import Ticket, TicketComment, TicketEvent, customer_ticket_types
+from blink_api.tickets.models import Ticket, TicketComment, TicketEvent
 
 ScopeKind = Literal["all", "tenants", "customer_user", "nothing"]
 

@@ -1,16 +1,15 @@
-"""HTTP endpoints of tickets, their comments, attachments and history."""
+"""HTTP endpoints of tickets, their comments and history (their attachments: `attachments.router`)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, Header, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from blink_api.attachments import service as attachments
-from blink_api.attachments.schemas import AttachmentList, AttachmentRead
+from blink_api.files import service as files
 from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.kit.context import Ctx
 from blink_api.kit.db import DbSession
@@ -121,22 +120,20 @@ async def create_ticket(
     """A JSON body, or a multipart form with the same fields plus `files` (photos and attachments in the
     same request). `due_date`, `assignee_id` and `status` are for employees; customer users sending
     them get 403."""
-    body, files = await read_ticket_create(request)
-    checked = await attachments.check_files(ctx, principal, files) if files else []
+    body, uploads = await read_ticket_create(request)
+    checked = await files.check_files(ctx, principal, uploads) if uploads else []
 
     async def run() -> TicketRead:
         ticket = await service.create_ticket(session, principal, body, settings=ctx.settings)
         if checked:
-            await attachments.store_files(session, ctx.storage, principal, ticket.id, checked)
+            await service.attach_files(session, ctx.storage, principal, ticket.id, checked)
         return service.read(ticket)
 
     return await idempotent(  # type: ignore[return-value]
         session,
         principal.id,
         idempotency_key,
-        fingerprint(
-            "POST", request.url.path, body.model_dump_json(), *attachments.upload_fingerprint(checked)
-        ),
+        fingerprint("POST", request.url.path, body.model_dump_json(), *files.upload_fingerprint(checked)),
         run,
     )
 
@@ -144,22 +141,22 @@ async def create_ticket(
 async def read_ticket_create(request: Request) -> tuple[TicketCreate, list[UploadFile]]:
     """The ticket fields from a JSON body or a multipart form, validated like any request body."""
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    files: list[UploadFile] = []
+    uploads: list[UploadFile] = []
     try:
         if content_type == "multipart/form-data":
-            form = await request.form(max_files=attachments.MAX_FILES_PER_REQUEST, max_fields=20)
+            form = await request.form(max_files=files.MAX_FILES_PER_REQUEST, max_fields=20)
             fields: dict[str, str] = {}
             for name, value in form.multi_items():
                 if isinstance(value, str):
                     if value != "" or name == "title":
                         fields[name] = value
                 elif name == "files":
-                    files.append(value)
+                    uploads.append(value)
                 else:
                     fields[name] = "<file>"  # refused below as an unknown or mistyped field
-            return TicketCreate.model_validate(fields), files
+            return TicketCreate.model_validate(fields), uploads
         if content_type in ("application/json", "") or content_type.endswith("+json"):
-            return TicketCreate.model_validate_json(await request.body()), files
+            return TicketCreate.model_validate_json(await request.body()), uploads
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]
@@ -287,46 +284,3 @@ async def delete_comment(
 ) -> None:
     """Authors only."""
     await comments.delete_comment(session, principal, ticket_id, comment_id)
-
-
-@router.get(
-    "/{ticket_id}/attachments", name="tickets:list_attachments", responses=problem_responses(401, 404, 422)
-)
-async def list_attachments(
-    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, page: Pagination
-) -> Page[AttachmentRead]:
-    await service.get_ticket(session, principal, ticket_id)
-    return await attachments.list_for_ticket(session, ticket_id, page)
-
-
-@router.post(
-    "/{ticket_id}/attachments",
-    name="tickets:create_attachments",
-    status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503),
-)
-async def create_attachments(
-    request: Request,
-    ctx: Ctx,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ticket_id: uuid.UUID,
-    files: Annotated[list[UploadFile], File(description="One or more files.")],
-    idempotency_key: IdempotencyHeader = None,
-) -> AttachmentList:
-    """Images, PDF, office documents and text; the type is read from the bytes, not from the client.
-    Images are stored normalised (at most 2048 pixels on the longer side, upright, without metadata)."""
-    ticket = await service.get_ticket(session, principal, ticket_id)
-    checked = await attachments.check_files(ctx, principal, files)
-
-    async def run() -> AttachmentList:
-        stored = await attachments.store_files(session, ctx.storage, principal, ticket.id, checked)
-        return AttachmentList(items=[AttachmentRead.model_validate(a) for a in stored])
-
-    return await idempotent(  # type: ignore[return-value]
-        session,
-        principal.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, *attachments.upload_fingerprint(checked)),
-        run,
-    )

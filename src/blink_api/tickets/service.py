@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from blink_api.customers.models import Site
+from blink_api.files import service as files
+from blink_api.files.models import Attachment
+from blink_api.files.service import CheckedFile
 from blink_api.identity.models import Account
 from blink_api.identity.principals import CustomerUserPrincipal, Principal, ensure
 from blink_api.kit.config import Settings
 from blink_api.kit.errors import Invalid, NotFound, PreconditionFailed
 from blink_api.kit.pagination import Page, PageParams, page_json, page_of, paginate
-from blink_api.notifications import rules as notify
-from blink_api.sites.models import Site
+from blink_api.kit.storage import Storage
 from blink_api.ticket_types.models import TicketType
 from blink_api.tickets import customer_view, policy
+from blink_api.tickets import notifications as notify
 from blink_api.tickets import repository as repo
 from blink_api.tickets.models import Ticket, TicketEvent
 from blink_api.tickets.schemas import Creator, HistoryEntry, TicketCreate, TicketRead, TicketUpdate
@@ -237,3 +241,42 @@ async def ticket_history(
     if isinstance(principal, CustomerUserPrincipal):
         items = await customer_view.history(session, principal, items)
     return Page[HistoryEntry](items=items, next_cursor=cursor)
+
+
+async def attach_files(
+    session: AsyncSession,
+    storage: Storage,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    checked: list[CheckedFile],
+) -> list[Attachment]:
+    """Store checked uploads as attachments of the ticket, each in its history."""
+    stored = await files.store_files(session, storage, principal, checked, ticket_id=ticket_id)
+    for attachment in stored:
+        record_attachment(session, principal.id, attachment, "attachment_added")
+    await session.flush()
+    return stored
+
+
+def record_attachment(
+    session: AsyncSession,
+    actor_id: uuid.UUID,
+    attachment: Attachment,
+    event: Literal["attachment_added", "attachment_deleted"],
+) -> None:
+    """The one writer of attachment history: an attachment added to or removed from its ticket."""
+    assert attachment.ticket_id is not None
+    repo.add_event(
+        session,
+        attachment.ticket_id,
+        actor_id,
+        event,
+        field="attachment",
+        **{
+            "new" if event == "attachment_added" else "old": {
+                "id": str(attachment.id),
+                "filename": attachment.filename,
+            }
+        },
+        public=True,
+    )

@@ -15,12 +15,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from blink_api.customers.models import Site
 from blink_api.identity.models import Account, CustomerUser, Employee, employee_tenants
 from blink_api.identity.principals import CustomerUserPrincipal, Principal
 from blink_api.kit.config import Settings
 from blink_api.notifications import templates
 from blink_api.notifications.service import enqueue
-from blink_api.sites.models import Site
 from blink_api.tickets import customer_view
 from blink_api.tickets.models import Ticket
 from blink_api.tickets.repository import ticket_scope
