@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, or_, select
 
-from blink_api.customers.models import DocumentSource, Site, customer_user_sites
+from blink_api.customers.models import DocumentSource, Site
+from blink_api.customers.scope import assigned_sites
 from blink_api.files.models import Attachment
 from blink_api.identity.principals import CustomerUserPrincipal, Principal
 from blink_api.tickets.models import Ticket
@@ -39,14 +40,7 @@ def document_scope(principal: Principal) -> ColumnElement[bool]:
         return false()
     return and_(
         Attachment.ticket_id == Ticket.id,
-        Ticket.site_id.in_(
-            select(customer_user_sites.c.site_id)
-            .join(Site, Site.id == customer_user_sites.c.site_id)
-            .where(
-                customer_user_sites.c.customer_user_id == principal.id,
-                Site.customer_id == principal.customer_id,
-            )
-        ),
+        Ticket.site_id.in_(assigned_sites(principal.id, principal.customer_id)),
         is_document_of(principal.customer_id),
     )
 

@@ -9,14 +9,17 @@ from collections.abc import Sequence
 from sqlalchemy import Integer, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.customers.models import customer_ticket_types
+from blink_api.customers.scope import enabled_types
+from blink_api.identity.principals import Principal
 from blink_api.tickets.models import Ticket
+from blink_api.tickets.repository import ticket_scope
 
 SECONDS_PER_DAY = 86400
 
 
 async def resolution_buckets(
     session: AsyncSession,
+    principal: Principal,
     *,
     customer_id: uuid.UUID,
     site_ids: Sequence[uuid.UUID],
@@ -31,11 +34,10 @@ async def resolution_buckets(
     resolved = select(days.label("days")).where(
         Ticket.site_id.in_(site_ids),
         Ticket.status == "closed",
-        Ticket.ticket_type_id.in_(
-            select(customer_ticket_types.c.ticket_type_id).where(
-                customer_ticket_types.c.customer_id == customer_id
-            )
-        ),
+        Ticket.ticket_type_id.in_(enabled_types(customer_id)),
+        # Started from the caller's ticket scope, like every read of tickets; the sites and types
+        # above narrow it to what the customer's evaluation counts.
+        ticket_scope(principal),
     )
     if closed_from is not None:
         resolved = resolved.where(Ticket.closed_at >= closed_from)

@@ -31,6 +31,7 @@ def _bounds(
 
 async def _evaluate(
     session: AsyncSession,
+    principal: Principal,
     customer: Customer,
     site_ids: list[uuid.UUID],
     closed_from: dt.date | None,
@@ -39,7 +40,13 @@ async def _evaluate(
     g = customer.evaluation_group_days
     start, end = _bounds(closed_from, closed_to)
     total, median, counts = await repo.resolution_buckets(
-        session, customer_id=customer.id, site_ids=site_ids, group_days=g, closed_from=start, closed_to=end
+        session,
+        principal,
+        customer_id=customer.id,
+        site_ids=site_ids,
+        group_days=g,
+        closed_from=start,
+        closed_to=end,
     )
     by_bucket = dict(counts)
     buckets = (
@@ -69,7 +76,7 @@ async def site_evaluation(
 ) -> TicketEvaluation:
     site = await get_site(session, principal, site_id)
     customer = await _enabled_customer(session, site.customer_id)
-    return await _evaluate(session, customer, [site.id], closed_from, closed_to)
+    return await _evaluate(session, principal, customer, [site.id], closed_from, closed_to)
 
 
 async def overall_evaluation(
@@ -93,4 +100,4 @@ async def overall_evaluation(
     )
     if not site_ids:
         raise NotFound(NOT_ENABLED)
-    return await _evaluate(session, customer, site_ids, closed_from, closed_to)
+    return await _evaluate(session, principal, customer, site_ids, closed_from, closed_to)

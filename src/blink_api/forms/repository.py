@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from blink_api.customers.models import Site
 from blink_api.forms.models import FormSubmission, FormTemplate, FormTemplateVersion, form_submission_tickets
 from blink_api.identity.principals import CHECK_TEMPLATES_MANAGE, EmployeePrincipal, Principal
+from blink_api.identity.scope import served_tenants
 
 
 def submission_scope(principal: Principal) -> ColumnElement[bool]:
@@ -20,7 +21,7 @@ def submission_scope(principal: Principal) -> ColumnElement[bool]:
         return false()
     if principal.is_admin:
         return true()
-    on_my_sites = FormSubmission.site_id.in_(select(Site.id).where(Site.tenant_id.in_(principal.tenant_ids)))
+    on_my_sites = FormSubmission.site_id.in_(select(Site.id).where(served_tenants(principal, Site.tenant_id)))
     if CHECK_TEMPLATES_MANAGE in principal.permissions:
         return or_(on_my_sites, FormSubmission.site_id.is_(None))
     return and_(FormSubmission.site_id.is_not(None), on_my_sites)

@@ -5,25 +5,17 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from blink_api.customers.models import Site, customer_user_sites
+from blink_api.customers.models import Site
+from blink_api.customers.scope import assigned_sites
 from blink_api.identity.principals import EmployeePrincipal, Principal
+from blink_api.identity.scope import served_tenants
 
 
 def visible_sites(principal: Principal) -> Select[Any]:
     """Admins: every site; employees: their tenants' sites; customer users: the sites assigned to them."""
-    stmt = select(Site)
     if isinstance(principal, EmployeePrincipal):
-        if not principal.is_admin:
-            stmt = stmt.where(Site.tenant_id.in_(principal.tenant_ids))
-        return stmt
-    return stmt.where(
-        Site.customer_id == principal.customer_id,
-        Site.id.in_(
-            select(customer_user_sites.c.site_id).where(
-                customer_user_sites.c.customer_user_id == principal.id
-            )
-        ),
-    )
+        return select(Site).where(served_tenants(principal, Site.tenant_id))
+    return select(Site).where(Site.id.in_(assigned_sites(principal.id, principal.customer_id)))
 
 
 def site_by_id(principal: Principal, site_id: uuid.UUID) -> Select[Any]:

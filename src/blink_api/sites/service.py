@@ -5,7 +5,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.customers.models import Customer, Site, customer_ticket_types
+from blink_api.customers.models import Customer, Site
+from blink_api.customers.scope import enabled_types
 from blink_api.identity.principals import CustomerUserPrincipal, Principal
 from blink_api.kit.pagination import Page, PageParams, paginate
 from blink_api.kit.rows import apply_changes, delete_or_409, one_or_404, require_exists
@@ -67,12 +68,6 @@ async def creatable_ticket_types(
     site = await get_site(session, principal, site_id)
     stmt = select(TicketType).where(TicketType.tenant_id == site.tenant_id)
     if isinstance(principal, CustomerUserPrincipal):
-        stmt = stmt.where(
-            TicketType.id.in_(
-                select(customer_ticket_types.c.ticket_type_id).where(
-                    customer_ticket_types.c.customer_id == principal.customer_id
-                )
-            )
-        )
+        stmt = stmt.where(TicketType.id.in_(enabled_types(principal.customer_id)))
     rows, cursor = await paginate(session, stmt, page, created_at=TicketType.created_at, id_=TicketType.id)
     return Page[TicketTypeRead](items=[TicketTypeRead.model_validate(t) for t in rows], next_cursor=cursor)

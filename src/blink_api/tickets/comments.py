@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from blink_api.identity.principals import EmployeePrincipal, Principal, ensure
+from blink_api.identity.principals import Principal, ensure
+from blink_api.identity.scope import sees_internal_notes
 from blink_api.kit.config import Settings
 from blink_api.kit.errors import NotFound
 from blink_api.kit.pagination import Page, PageParams, paginate
@@ -32,15 +33,11 @@ def read(comment: TicketComment) -> CommentRead:
     )
 
 
-def _sees_internal(principal: Principal) -> bool:
-    return isinstance(principal, EmployeePrincipal)
-
-
 async def list_comments(
     session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, page: PageParams
 ) -> Page[CommentRead]:
     await get_ticket(session, principal, ticket_id)
-    stmt = repo.comments(ticket_id, include_internal=_sees_internal(principal))
+    stmt = repo.comments(ticket_id, include_internal=sees_internal_notes(principal))
     rows, cursor = await paginate(
         session, stmt, page, created_at=TicketComment.created_at, id_=TicketComment.id
     )
@@ -57,7 +54,7 @@ async def get_comment(
         .options(selectinload(TicketComment.author))
     )
     # An internal note does not exist for a customer user.
-    if comment is None or (comment.internal and not _sees_internal(principal)):
+    if comment is None or (comment.internal and not sees_internal_notes(principal)):
         raise NotFound("Comment not found.")
     return ticket, comment
 

@@ -29,13 +29,15 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from blink_api.customers.models import Site, customer_ticket_types, customer_user_sites
+from blink_api.customers.models import Site
+from blink_api.customers.scope import assigned_sites, enabled_types
 from blink_api.identity.models import Account, Employee, employee_tenants
 from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal
+from blink_api.identity.scope import sees_internal_notes, tenant_among
 from blink_api.kit.compiled import DriverStatement, driver_connection
 from blink_api.kit.pagination import PageParams
 from blink_api.kit.sql_json import JsonText, json_object, sql_string
-from blink_api.sites.repository import site_by_id, visible_sites
+from blink_api.sites.repository import site_by_id
 from blink_api.tenants.models import Tenant
 from blink_api.tickets.models import Ticket, TicketComment, TicketEvent
 
@@ -48,17 +50,19 @@ class ScopeShape:
 
     kind: ScopeKind
     tenants: int = 0  # how many tenant parameters ("tenants" only)
+    sees_internal: bool = False  # internal notes are searchable (`identity.scope.sees_internal_notes`)
 
 
 def _scope_of(principal: Principal) -> tuple[ScopeShape, dict[str, Any]]:
     """Which condition applies to `principal`, and the values of its parameters."""
+    internal = sees_internal_notes(principal)
     if isinstance(principal, EmployeePrincipal):
         if principal.is_admin:
-            return ScopeShape("all"), {}
+            return ScopeShape("all", sees_internal=internal), {}
         if not principal.tenant_ids:
             return ScopeShape("nothing"), {}
         tenant_ids = sorted(principal.tenant_ids)
-        return ScopeShape("tenants", len(tenant_ids)), {
+        return ScopeShape("tenants", len(tenant_ids), sees_internal=internal), {
             f"scope_tenant_{i}": tenant_id for i, tenant_id in enumerate(tenant_ids)
         }
     if isinstance(principal, CustomerUserPrincipal):
@@ -84,25 +88,14 @@ def _scope_condition(shape: ScopeShape, values: dict[str, Any] | None = None) ->
     if shape.kind == "all":
         return true()
     if shape.kind == "tenants":
-        # One parameter per tenant, not `= ANY(array)`: an employee of one tenant then compares
-        # with `=`, and PostgreSQL reads the (tenant_id, created_at, id) index in the list's order.
-        return Ticket.tenant_id.in_([param(f"scope_tenant_{i}", Uuid()) for i in range(shape.tenants)])
+        return tenant_among(
+            Ticket.tenant_id, [param(f"scope_tenant_{i}", Uuid()) for i in range(shape.tenants)]
+        )
     if shape.kind == "customer_user":
         customer_id = param("scope_customer_id", Uuid())
         return and_(
-            Ticket.site_id.in_(
-                select(customer_user_sites.c.site_id)
-                .join(Site, Site.id == customer_user_sites.c.site_id)
-                .where(
-                    customer_user_sites.c.customer_user_id == param("scope_account_id", Uuid()),
-                    Site.customer_id == customer_id,
-                )
-            ),
-            Ticket.ticket_type_id.in_(
-                select(customer_ticket_types.c.ticket_type_id).where(
-                    customer_ticket_types.c.customer_id == customer_id
-                )
-            ),
+            Ticket.site_id.in_(assigned_sites(param("scope_account_id", Uuid()), customer_id)),
+            Ticket.ticket_type_id.in_(enabled_types(customer_id)),
         )
     return false()
 
@@ -139,8 +132,8 @@ def _filter_condition(name: str, shape: ScopeShape) -> ColumnElement[bool]:
     if name == "q":
         query = func.websearch_to_tsquery(sql_string("german"), bindparam("q", type_=Text()))
         condition = Ticket.search_public.op("@@")(query)
-        if shape.kind in ("all", "tenants"):
-            # Internal notes are searchable for employees only: a customer's search must not reveal them.
+        if shape.sees_internal:
+            # A customer's search must not reveal internal notes.
             condition = or_(condition, Ticket.search_internal.op("@@")(query))
         return condition
     raise ValueError(f"unknown ticket filter {name!r}")
@@ -278,11 +271,9 @@ async def employee_serves_tenant(session: AsyncSession, employee_id: uuid.UUID, 
 async def type_enabled_for_customer(
     session: AsyncSession, customer_id: uuid.UUID, ticket_type_id: uuid.UUID
 ) -> bool:
+    enabled = enabled_types(customer_id).subquery()
     found = await session.scalar(
-        select(customer_ticket_types.c.ticket_type_id).where(
-            customer_ticket_types.c.customer_id == customer_id,
-            customer_ticket_types.c.ticket_type_id == ticket_type_id,
-        )
+        select(enabled.c.ticket_type_id).where(enabled.c.ticket_type_id == ticket_type_id)
     )
     return found is not None
 
@@ -325,12 +316,8 @@ async def enabled_type_ids(
     session: AsyncSession, principal: CustomerUserPrincipal, among: set[uuid.UUID]
 ) -> set[uuid.UUID]:
     """Those of `among` that are ticket types enabled for the customer user's customer."""
-    found = await session.scalars(
-        select(customer_ticket_types.c.ticket_type_id).where(
-            customer_ticket_types.c.customer_id == principal.customer_id,
-            customer_ticket_types.c.ticket_type_id.in_(among),
-        )
-    )
+    enabled = enabled_types(principal.customer_id).subquery()
+    found = await session.scalars(select(enabled.c.ticket_type_id).where(enabled.c.ticket_type_id.in_(among)))
     return set(found)
 
 
@@ -338,9 +325,8 @@ async def assigned_site_ids(
     session: AsyncSession, principal: CustomerUserPrincipal, among: set[uuid.UUID]
 ) -> set[uuid.UUID]:
     """Those of `among` that are sites the customer user sees (its assigned ones)."""
-    found = await session.scalars(
-        visible_sites(principal).with_only_columns(Site.id).where(Site.id.in_(among))
-    )
+    assigned = assigned_sites(principal.id, principal.customer_id).subquery()
+    found = await session.scalars(select(assigned.c.site_id).where(assigned.c.site_id.in_(among)))
     return set(found)
 
 
