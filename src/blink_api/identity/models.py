@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -24,10 +24,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from blink_api.kit.db import Base, IdMixin, TimestampMixin
-
-if TYPE_CHECKING:  # names for the type checker only; the mapper resolves them by name
-    from blink_api.customers.models import Site
-    from blink_api.tenants.models import Tenant
 
 employee_tenants = Table(
     "employee_tenants",
@@ -79,7 +75,8 @@ class Employee(Account):
     # Opt-in to mails about customer tickets that have no assignee yet.
     notify_unassigned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
-    tenants: Mapped[list[Tenant]] = relationship("Tenant", secondary=employee_tenants, lazy="raise")
+    # Tenants and sites are named, not imported: the identity package sits below both.
+    tenants: Mapped[list[Any]] = relationship("Tenant", secondary=employee_tenants, lazy="raise")
     permission_groups: Mapped[list[PermissionGroup]] = relationship(
         secondary=employee_permission_groups, lazy="raise"
     )
@@ -108,7 +105,7 @@ class CustomerUser(Account):
     )
 
     # The table lives with the customers domain, which assigns sites to its users.
-    sites: Mapped[list[Site]] = relationship("Site", secondary="customer_user_sites", lazy="raise")
+    sites: Mapped[list[Any]] = relationship("Site", secondary="customer_user_sites", lazy="raise")
 
     @property
     def site_ids(self) -> list[uuid.UUID]:
