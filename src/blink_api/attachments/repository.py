@@ -1,5 +1,5 @@
 """SQL for attachments: visible when their ticket is, when they are a site document of the caller's
-customer, or (uploads not yet attached) to their uploader."""
+customer, when their form submission is, or to their uploader while on no ticket (`policy.uploaded_by`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from blink_api.attachments.policy import uploaded_by
 from blink_api.documents.repository import document_scope
 from blink_api.files.models import Attachment
 from blink_api.forms.models import FormSubmission
@@ -26,7 +27,7 @@ def visible_attachments(principal: Principal) -> Select[Any]:
             or_(
                 and_(Attachment.ticket_id.is_not(None), ticket_scope(principal)),
                 and_(Attachment.ticket_id.is_not(None), document_scope(principal)),
-                and_(Attachment.ticket_id.is_(None), Attachment.created_by == principal.id),
+                uploaded_by(principal),
                 and_(
                     Attachment.form_submission_id.is_not(None),
                     Attachment.form_submission_id.in_(

@@ -6,11 +6,12 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from blink_api.attachments import policy
 from blink_api.attachments import repository as repo
 from blink_api.files.models import Attachment
 from blink_api.files.schemas import AttachmentRead
-from blink_api.identity.principals import CustomerUserPrincipal, Principal
-from blink_api.kit.errors import Conflict, Forbidden, NotFound
+from blink_api.identity.principals import Principal, ensure
+from blink_api.kit.errors import Conflict, NotFound
 from blink_api.kit.pagination import Page, PageParams, paginate
 from blink_api.tickets import service as tickets
 
@@ -35,17 +36,13 @@ async def get_attachment(session: AsyncSession, principal: Principal, attachment
 async def delete_attachment(session: AsyncSession, principal: Principal, attachment_id: uuid.UUID) -> str:
     """Delete the row; returns the storage key, to be removed once the transaction has committed."""
     attachment = await get_attachment(session, principal, attachment_id)
-    if isinstance(principal, CustomerUserPrincipal) and attachment.created_by != principal.id:
-        raise Forbidden("Customer users can delete only the attachments they added.")
+    ensure(policy.why_not_delete(principal, attachment))
     if attachment.form_submission_id is not None:
         # Locked like completion locks it: a deletion and a completion never interleave.
         status = await repo.lock_submission_status(session, attachment.form_submission_id)
-        if status == "completed":
-            raise Conflict(
-                "The file is a photo or signature of a completed form submission, which no longer changes."
-            )
-        if attachment.created_by != principal.id:
-            raise Forbidden("Only the person filling in the form can remove its photos and signatures.")
+        if (reason := policy.why_not_change_submission(status)) is not None:
+            raise Conflict(reason)
+        ensure(policy.why_not_delete_submission_file(principal, attachment))
     if attachment.ticket_id is not None:
         tickets.record_attachment(session, principal.id, attachment, "attachment_deleted")
     await session.delete(attachment)

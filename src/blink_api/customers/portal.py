@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.customers import repository as repo
+from blink_api.customers.audit import record_change
 from blink_api.customers.models import ConfigChange, Customer
 from blink_api.customers.schemas import (
     ConfigChangeRead,
@@ -18,19 +18,11 @@ from blink_api.customers.schemas import (
     TicketSettings,
     TicketSettingsRead,
 )
+from blink_api.customers.service import get_customer
 from blink_api.identity.principals import EmployeePrincipal
 from blink_api.kit.errors import FieldError, Invalid
 from blink_api.kit.pagination import Page, PageParams, paginate
-from blink_api.kit.rows import one_or_404
 from blink_api.ticket_types.models import TicketCategory
-
-
-async def _customer(session: AsyncSession, customer_id: uuid.UUID, *, lock: bool = False) -> Customer:
-    stmt = select(Customer).where(Customer.id == customer_id)
-    if lock:
-        # Serialises concurrent changes of one customer's settings (and their audit lines).
-        stmt = stmt.with_for_update()
-    return await one_or_404(session, stmt, "Customer")
 
 
 async def _ticket_settings(session: AsyncSession, customer_id: uuid.UUID) -> TicketSettingsRead:
@@ -59,14 +51,14 @@ async def _warnings(session: AsyncSession, customer_id: uuid.UUID, type_ids: lis
 
 
 async def get_ticket_settings(session: AsyncSession, customer_id: uuid.UUID) -> TicketSettingsRead:
-    await _customer(session, customer_id)
+    await get_customer(session, customer_id)
     return await _ticket_settings(session, customer_id)
 
 
 async def put_ticket_settings(
     session: AsyncSession, admin: EmployeePrincipal, customer_id: uuid.UUID, body: TicketSettings
 ) -> TicketSettingsRead:
-    await _customer(session, customer_id, lock=True)
+    await get_customer(session, customer_id, lock=True)
     enabled = list(dict.fromkeys(body.enabled_ticket_type_ids))
     sources: dict[uuid.UUID, list[str] | None] = {}
     for item in body.document_sources:
@@ -98,18 +90,17 @@ async def put_ticket_settings(
     await repo.replace_ticket_settings(session, customer_id, enabled, list(sources.items()))
     await session.flush()
     after = await _ticket_settings(session, customer_id)
-    if _settings_json(after) != before:  # a save that changes nothing is no change
-        repo.record_change(
-            session,
-            customer_id=customer_id,
-            actor_id=admin.id,
-            entity="ticket_settings",
-            entity_id=customer_id,
-            action="update",
-            before=before,
-            after=_settings_json(after),
-        )
-        await session.flush()
+    record_change(
+        session,
+        admin,
+        customer_id=customer_id,
+        entity="ticket_settings",
+        entity_id=customer_id,
+        action="update",
+        before=before,
+        after=_settings_json(after),
+    )
+    await session.flush()
     return after
 
 
@@ -125,28 +116,26 @@ def _evaluation(customer: Customer) -> EvaluationSettingsRead:
 
 
 async def get_evaluation_settings(session: AsyncSession, customer_id: uuid.UUID) -> EvaluationSettingsRead:
-    return _evaluation(await _customer(session, customer_id))
+    return _evaluation(await get_customer(session, customer_id))
 
 
 async def put_evaluation_settings(
     session: AsyncSession, admin: EmployeePrincipal, customer_id: uuid.UUID, body: EvaluationSettings
 ) -> EvaluationSettingsRead:
-    customer = await _customer(session, customer_id, lock=True)
+    customer = await get_customer(session, customer_id, lock=True)
     before = _evaluation(customer).model_dump()
     customer.ticket_evaluation_enabled = body.ticket_evaluation_enabled
     customer.evaluation_group_days = body.group_days
-    after = _evaluation(customer).model_dump()
-    if before != after:
-        repo.record_change(
-            session,
-            customer_id=customer_id,
-            actor_id=admin.id,
-            entity="evaluation_settings",
-            entity_id=customer_id,
-            action="update",
-            before=before,
-            after=after,
-        )
+    record_change(
+        session,
+        admin,
+        customer_id=customer_id,
+        entity="evaluation_settings",
+        entity_id=customer_id,
+        action="update",
+        before=before,
+        after=_evaluation(customer).model_dump(),
+    )
     await session.flush()
     return _evaluation(customer)
 
@@ -154,7 +143,7 @@ async def put_evaluation_settings(
 async def list_changes(
     session: AsyncSession, customer_id: uuid.UUID, page: PageParams
 ) -> Page[ConfigChangeRead]:
-    await _customer(session, customer_id)
+    await get_customer(session, customer_id)
     rows, cursor = await paginate(
         session, repo.changes(customer_id), page, created_at=ConfigChange.created_at, id_=ConfigChange.id
     )

@@ -9,7 +9,7 @@ from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from blink_api.customers.models import ConfigChange, DocumentSource, Site, customer_ticket_types
+from blink_api.customers.models import ConfigChange, Customer, DocumentSource, Site, customer_ticket_types
 from blink_api.identity.models import CustomerUser
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
@@ -79,28 +79,11 @@ async def tenants_of_customer_sites(session: AsyncSession, customer_id: uuid.UUI
     )
 
 
-def record_change(
-    session: AsyncSession,
-    *,
-    customer_id: uuid.UUID | None,
-    actor_id: uuid.UUID,
-    entity: str,
-    entity_id: uuid.UUID | None,
-    action: str,
-    before: Any,
-    after: Any,
-) -> None:
-    session.add(
-        ConfigChange(
-            customer_id=customer_id,
-            actor_id=actor_id,
-            entity=entity,
-            entity_id=entity_id,
-            action=action,
-            before=before,
-            after=after,
-        )
-    )
+def customer_by_id(customer_id: uuid.UUID, *, lock: bool = False) -> Select[Any]:
+    stmt = select(Customer).where(Customer.id == customer_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return stmt
 
 
 def changes(customer_id: uuid.UUID) -> Select[Any]:

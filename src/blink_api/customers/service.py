@@ -5,8 +5,9 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from blink_api.customers import repository as repo
+from blink_api.customers.audit import record_change
 from blink_api.customers.models import Customer
-from blink_api.customers.repository import record_change
 from blink_api.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from blink_api.identity.principals import EmployeePrincipal
 from blink_api.kit.pagination import Page, PageParams, paginate
@@ -20,8 +21,11 @@ async def list_customers(session: AsyncSession, page: PageParams) -> Page[Custom
     return Page[CustomerRead](items=[CustomerRead.model_validate(r) for r in rows], next_cursor=cursor)
 
 
-async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
-    return await one_or_404(session, select(Customer).where(Customer.id == customer_id), "Customer")
+async def get_customer(session: AsyncSession, customer_id: uuid.UUID, *, lock: bool = False) -> Customer:
+    """The customer, or 404; every part of this package loads a customer through here. `lock` holds
+    its row until the transaction ends, which serialises concurrent changes of one customer's
+    settings and their audit lines."""
+    return await one_or_404(session, repo.customer_by_id(customer_id, lock=lock), "Customer")
 
 
 async def create_customer(session: AsyncSession, admin: EmployeePrincipal, body: CustomerCreate) -> Customer:
@@ -30,8 +34,8 @@ async def create_customer(session: AsyncSession, admin: EmployeePrincipal, body:
     await session.flush()
     record_change(
         session,
+        admin,
         customer_id=customer.id,
-        actor_id=admin.id,
         entity="customer",
         entity_id=customer.id,
         action="create",
@@ -47,17 +51,16 @@ async def update_customer(
 ) -> Customer:
     customer = await get_customer(session, customer_id)
     changes = apply_changes(customer, body)
-    if changes:
-        record_change(
-            session,
-            customer_id=customer.id,
-            actor_id=admin.id,
-            entity="customer",
-            entity_id=customer.id,
-            action="update",
-            before={f: old for f, (old, _) in changes.items()},
-            after={f: new for f, (_, new) in changes.items()},
-        )
+    record_change(
+        session,
+        admin,
+        customer_id=customer.id,
+        entity="customer",
+        entity_id=customer.id,
+        action="update",
+        before={f: old for f, (old, _) in changes.items()},
+        after={f: new for f, (_, new) in changes.items()},
+    )
     await session.flush()
     return customer
 
@@ -69,8 +72,8 @@ async def delete_customer(session: AsyncSession, admin: EmployeePrincipal, custo
     # Kept without the customer reference: the customer's own trail goes with it.
     record_change(
         session,
+        admin,
         customer_id=None,
-        actor_id=admin.id,
         entity="customer",
         entity_id=customer_id,
         action="delete",

@@ -9,13 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.customers import repository as repo
-from blink_api.customers.models import Customer, Site
+from blink_api.customers.audit import record_change
+from blink_api.customers.models import Site
 from blink_api.customers.schemas import (
     CustomerUserCreate,
     CustomerUserRead,
     CustomerUserUpdate,
     SiteAssignment,
 )
+from blink_api.customers.service import get_customer
 from blink_api.identity import repository as identity_repo
 from blink_api.identity import service as identity
 from blink_api.identity.models import CustomerUser
@@ -36,7 +38,7 @@ def _snapshot(user: CustomerUser) -> dict[str, Any]:
 async def list_users(
     session: AsyncSession, customer_id: uuid.UUID, page: PageParams
 ) -> Page[CustomerUserRead]:
-    await one_or_404(session, select(Customer).where(Customer.id == customer_id), "Customer")
+    await get_customer(session, customer_id)
     rows, cursor = await paginate(
         session,
         repo.customer_users(customer_id),
@@ -60,7 +62,7 @@ async def create_user(
     customer_id: uuid.UUID,
     body: CustomerUserCreate,
 ) -> CustomerUser:
-    await one_or_404(session, select(Customer).where(Customer.id == customer_id), "Customer")
+    await get_customer(session, customer_id)
     email = identity.normalize_email(body.email)
     if await identity_repo.email_taken(session, email):
         raise Conflict(_EMAIL_TAKEN)
@@ -88,10 +90,10 @@ async def create_user(
             portal=True,
             link=f"{ctx.settings.portal_base_url.rstrip('/')}/set-password?token={token}",
         )
-    repo.record_change(
+    record_change(
         session,
+        admin,
         customer_id=customer_id,
-        actor_id=admin.id,
         entity="customer_user",
         entity_id=user.id,
         action="create",
@@ -121,19 +123,18 @@ async def update_user(
     elif "is_active" in changes and not user.is_active:
         user.token_version += 1
     await flush_unique(session, _EMAIL_TAKEN)
-    after = _snapshot(user)
-    if before != after or body.password is not None:
-        repo.record_change(
-            session,
-            customer_id=user.customer_id,
-            actor_id=admin.id,
-            entity="customer_user",
-            entity_id=user.id,
-            action="update",
-            before=before,
-            after={**after, **({"password": "changed"} if body.password else {})},
-        )
-        await session.flush()
+    # A new password is a change even where the snapshot, which holds no password, stays the same.
+    record_change(
+        session,
+        admin,
+        customer_id=user.customer_id,
+        entity="customer_user",
+        entity_id=user.id,
+        action="update",
+        before=before,
+        after={**_snapshot(user), **({"password": "changed"} if body.password is not None else {})},
+    )
+    await session.flush()
     return user
 
 
@@ -142,10 +143,10 @@ async def delete_user(session: AsyncSession, admin: EmployeePrincipal, user_id: 
     before = _snapshot(user)
     customer_id = user.customer_id
     await delete_or_409(session, user, "The customer user (they have tickets or comments; deactivate them)")
-    repo.record_change(
+    record_change(
         session,
+        admin,
         customer_id=customer_id,
-        actor_id=admin.id,
         entity="customer_user",
         entity_id=user_id,
         action="delete",
@@ -170,16 +171,16 @@ async def assign_sites(
     before = user.site_ids
     user.sites = [sites[s] for s in wanted]
     await session.flush()
-    if set(before) != set(wanted):
-        repo.record_change(
-            session,
-            customer_id=user.customer_id,
-            actor_id=admin.id,
-            entity="customer_user_sites",
-            entity_id=user.id,
-            action="update",
-            before=[str(s) for s in before],
-            after=[str(s) for s in user.site_ids],
-        )
-        await session.flush()
+    # Both lists are sorted (`site_ids`): the same sites assigned again compare equal.
+    record_change(
+        session,
+        admin,
+        customer_id=user.customer_id,
+        entity="customer_user_sites",
+        entity_id=user.id,
+        action="update",
+        before=[str(s) for s in before],
+        after=[str(s) for s in user.site_ids],
+    )
+    await session.flush()
     return user

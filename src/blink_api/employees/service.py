@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from blink_api.employees import policy
 from blink_api.employees import repository as repo
 from blink_api.employees.schemas import (
     EmployeeCreate,
@@ -166,8 +167,11 @@ async def update_employee(
     """Every rule is checked before anything changes; tenants, name, locale and mail settings are any
     administrator's to change (administrators serve every tenant anyway)."""
     employee = await get_employee(session, principal, employee_id)
-    if employee.id == principal.id and (body.is_admin is False or body.is_active is False):
-        raise Conflict("You cannot take away your own administrator rights or deactivate yourself.")
+    reason = policy.why_not_demote_or_deactivate(
+        principal, employee, is_admin=body.is_admin, is_active=body.is_active
+    )
+    if reason is not None:
+        raise Conflict(reason)
     before = _holding(employee.is_admin, employee.permission_groups)
     groups = employee.permission_groups
     if body.permission_group_ids is not None:
@@ -208,8 +212,8 @@ async def delete_employee(
     session: AsyncSession, principal: EmployeePrincipal, employee_id: uuid.UUID
 ) -> None:
     employee = await get_employee(session, principal, employee_id)
-    if employee.id == principal.id:
-        raise Conflict("You cannot delete yourself.")
+    if (reason := policy.why_not_delete(principal, employee)) is not None:
+        raise Conflict(reason)
     holding = _holding(employee.is_admin, employee.permission_groups)
     ensure(why_not_manage_account(principal, holding, "delete"))
     await delete_or_409(session, employee, "The employee")
