@@ -19,7 +19,7 @@ from blink_api.files import service as files
 from blink_api.files.models import Attachment
 from blink_api.files.sniffing import IMAGE_TYPES
 from blink_api.forms import elements as el
-from blink_api.forms import pdf
+from blink_api.forms import pdf, policy
 from blink_api.forms import repository as repo
 from blink_api.forms.models import FormSubmission, FormTemplate, FormTemplateVersion
 from blink_api.forms.schemas import (
@@ -33,9 +33,9 @@ from blink_api.forms.schemas import (
     TemplateUpdate,
 )
 from blink_api.identity.models import Account
-from blink_api.identity.principals import CHECK_TEMPLATES_MANAGE, EmployeePrincipal, Principal
+from blink_api.identity.principals import EmployeePrincipal, Principal, ensure
 from blink_api.kit.context import AppContext
-from blink_api.kit.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from blink_api.kit.errors import Conflict, FieldError, Invalid, NotFound
 from blink_api.kit.pagination import Page, PageParams, paginate
 from blink_api.kit.rows import delete_or_409, one_or_404
 from blink_api.sites.service import get_site
@@ -54,10 +54,6 @@ def parse_elements(raw: list[dict[str, Any]]) -> list[Any]:
 
 def _dump(elements: list[Any]) -> list[dict[str, Any]]:
     return [e.model_dump(mode="json", exclude_none=True) for e in elements]
-
-
-def _is_manager(principal: Principal) -> bool:
-    return isinstance(principal, EmployeePrincipal) and CHECK_TEMPLATES_MANAGE in principal.permissions
 
 
 # -- templates -----------------------------------------------------------------------------------
@@ -179,10 +175,8 @@ async def publish_template(
 ) -> TemplateRead:
     template = await _template(session, template_id, lock=True)
     latest = await repo.version(session, template.id, template.latest_version)
-    if latest.published_at is not None:
-        raise Conflict(
-            f"Version {latest.version} is published already; change the template to make a new one."
-        )
+    if (reason := policy.why_not_publish(latest)) is not None:
+        raise Conflict(reason)
     elements = parse_elements(latest.elements)
     el.check_template(elements, is_public=latest.is_public)
     await _check_ticket_types(session, principal, elements)
@@ -199,7 +193,7 @@ async def publish_template(
 
 async def get_template(session: AsyncSession, principal: Principal, template_id: uuid.UUID) -> TemplateRead:
     template = await _template(session, template_id)
-    if _is_manager(principal):
+    if policy.sees_template_drafts(principal):
         return _read(template, await repo.version(session, template.id, template.latest_version))
     if template.published_version is None:
         raise NotFound("Form template not found.")
@@ -207,14 +201,14 @@ async def get_template(session: AsyncSession, principal: Principal, template_id:
 
 
 async def list_templates(session: AsyncSession, principal: Principal, page: PageParams) -> Page[TemplateRead]:
-    manager = _is_manager(principal)
+    sees_drafts = policy.sees_template_drafts(principal)
     stmt = select(FormTemplate)
-    if not manager:
+    if not sees_drafts:
         stmt = stmt.where(FormTemplate.published_version.is_not(None))
     rows, cursor = await paginate(
         session, stmt, page, created_at=FormTemplate.created_at, id_=FormTemplate.id
     )
-    wanted = [(t.id, t.latest_version if manager else t.published_version) for t in rows]
+    wanted = [(t.id, t.latest_version if sees_drafts else t.published_version) for t in rows]
     versions = {
         (v.template_id, v.version): v
         for v in await session.scalars(
@@ -355,10 +349,9 @@ async def update_submission(
     session: AsyncSession, principal: EmployeePrincipal, submission_id: uuid.UUID, body: SubmissionUpdate
 ) -> FormSubmission:
     submission = await get_submission(session, principal, submission_id, lock=True)
-    if submission.created_by_id != principal.id:
-        raise Forbidden("Only the person filling in the form can change it.")
-    if submission.status != "draft":
-        raise Conflict("The submission is completed and can no longer change.")
+    ensure(policy.why_not_change_submission(principal, submission))
+    if (reason := policy.why_not_change_after_completion(submission)) is not None:
+        raise Conflict(reason)
     sent = body.model_dump(exclude_unset=True)
     if "site_id" in sent:
         if sent["site_id"] is None:
@@ -381,8 +374,7 @@ async def complete_submission(
     submission = await get_submission(session, principal, submission_id, lock=True)
     if submission.status == "completed":
         return submission
-    if submission.created_by_id != principal.id:
-        raise Forbidden("Only the person filling in the form can complete it.")
+    ensure(policy.why_not_complete_submission(principal, submission))
     version = await session.get(FormTemplateVersion, submission.template_version_id)
     assert version is not None and submission.site_id is not None
     elements = parse_elements(version.elements)
