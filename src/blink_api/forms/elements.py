@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
 
 from blink_api.kit.errors import FieldError, Invalid
 from blink_api.kit.schema import DATE_RANGE, Id, parse_day, trimmed
@@ -136,6 +136,24 @@ Element = Annotated[
     | TicketElement,
     Field(discriminator="type"),
 ]
+
+_element_list = TypeAdapter(list[Element])
+
+
+def parse_elements(raw: list[dict[str, Any]]) -> list[Any]:
+    """A version's elements as stored (JSON) read back as models."""
+    return _element_list.validate_python(raw)
+
+
+def dump_elements(elements: list[Any]) -> list[dict[str, Any]]:
+    """Elements as a version stores them (JSON, unset options left out)."""
+    return [e.model_dump(mode="json", exclude_none=True) for e in elements]
+
+
+def picture_answers(elements: list[Any], answers: dict[str, Any]) -> dict[str, str]:
+    """The uploads that photo and signature answers name (upload id -> element key)."""
+    return {answers[e.key]: e.key for e in elements if e.type in ("photo", "signature") and e.key in answers}
+
 
 NO_ANSWER = {"heading"}
 ORDERED = {"number", "rating", "date"}

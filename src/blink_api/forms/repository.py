@@ -9,20 +9,21 @@ from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.customers.models import Site
+from blink_api.forms import policy
 from blink_api.forms.models import FormSubmission, FormTemplate, FormTemplateVersion, form_submission_tickets
-from blink_api.identity.principals import CHECK_TEMPLATES_MANAGE, EmployeePrincipal, Principal
+from blink_api.identity.principals import EmployeePrincipal, Principal
 from blink_api.identity.scope import served_tenants
 
 
 def submission_scope(principal: Principal) -> ColumnElement[bool]:
-    """Employees: submissions on their tenants' sites (admins: all). Submissions through a public link:
-    admins and template managers. Customer users: none."""
+    """Employees: submissions on their tenants' sites (admins: all). Submissions through a public link
+    have no site; who sees them is `policy.sees_public_submissions`'s to say. Customer users: none."""
     if not isinstance(principal, EmployeePrincipal):
         return false()
     if principal.is_admin:
         return true()
     on_my_sites = FormSubmission.site_id.in_(select(Site.id).where(served_tenants(principal, Site.tenant_id)))
-    if CHECK_TEMPLATES_MANAGE in principal.permissions:
+    if policy.sees_public_submissions(principal):
         return or_(on_my_sites, FormSubmission.site_id.is_(None))
     return and_(FormSubmission.site_id.is_not(None), on_my_sites)
 

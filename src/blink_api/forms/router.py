@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from blink_api.files.downloads import download_headers, stored_file
-from blink_api.forms import service
+from blink_api.forms import public, submissions, templates
 from blink_api.forms.schemas import (
     PublicForm,
     PublicSubmissionCreate,
@@ -35,7 +35,7 @@ async def list_templates(
     session: DbSession, employee: CurrentEmployee, page: Pagination
 ) -> Page[TemplateRead]:
     """Template managers see drafts too; other employees the published versions."""
-    return await service.list_templates(session, employee, page)
+    return await templates.list_templates(session, employee, page)
 
 
 @templates_router.post(
@@ -46,7 +46,7 @@ async def list_templates(
 )
 async def create_template(session: DbSession, manager: TemplateManager, body: TemplateCreate) -> TemplateRead:
     """Needs `check:templates:manage`. A new template is a draft (version 1) until published."""
-    return await service.create_template(session, manager, body)
+    return await templates.create_template(session, manager, body)
 
 
 @templates_router.get(
@@ -55,7 +55,7 @@ async def create_template(session: DbSession, manager: TemplateManager, body: Te
 async def read_template(
     session: DbSession, employee: CurrentEmployee, template_id: uuid.UUID
 ) -> TemplateRead:
-    return await service.get_template(session, employee, template_id)
+    return await templates.get_template(session, employee, template_id)
 
 
 @templates_router.put(
@@ -65,7 +65,7 @@ async def replace_template(
     session: DbSession, manager: TemplateManager, template_id: uuid.UUID, body: TemplateCreate
 ) -> TemplateRead:
     """Replaces the draft; when the latest version is published, this becomes the next version."""
-    return await service.update_template(session, manager, template_id, body)
+    return await templates.update_template(session, manager, template_id, body)
 
 
 @templates_router.patch(
@@ -75,7 +75,7 @@ async def update_template(
     session: DbSession, manager: TemplateManager, template_id: uuid.UUID, body: TemplateUpdate
 ) -> TemplateRead:
     """Changes the draft; when the latest version is published, this becomes the next version."""
-    return await service.update_template(session, manager, template_id, body)
+    return await templates.update_template(session, manager, template_id, body)
 
 
 @templates_router.post(
@@ -87,7 +87,7 @@ async def publish_template(
     session: DbSession, manager: TemplateManager, template_id: uuid.UUID
 ) -> TemplateRead:
     """Freezes the latest version, which submissions are filled against; a public template gets its link."""
-    return await service.publish_template(session, manager, template_id)
+    return await templates.publish_template(session, manager, template_id)
 
 
 @templates_router.delete(
@@ -98,7 +98,7 @@ async def publish_template(
 )
 async def delete_template(session: DbSession, manager: TemplateManager, template_id: uuid.UUID) -> None:
     """Refused with 409 once the template has submissions."""
-    await service.delete_template(session, template_id)
+    await templates.delete_template(session, template_id)
 
 
 submissions_router = APIRouter(prefix="/form-submissions", tags=["form-submissions"])
@@ -112,7 +112,7 @@ async def list_submissions(
     template_id: uuid.UUID | None = None,
     site_id: uuid.UUID | None = None,
 ) -> Page[SubmissionRead]:
-    return await service.list_submissions(session, employee, page, template_id, site_id)
+    return await submissions.list_submissions(session, employee, page, template_id, site_id)
 
 
 @submissions_router.post(
@@ -126,8 +126,8 @@ async def create_submission(
 ) -> SubmissionRead:
     """Filled against the template's published version. With `complete: true` it is completed at once
     (see `complete`)."""
-    submission = await service.create_submission(ctx, session, employee, body)
-    return await service.read_submission(session, submission)
+    submission = await submissions.create_submission(ctx, session, employee, body)
+    return await submissions.read_submission(session, submission)
 
 
 @submissions_router.get(
@@ -136,8 +136,8 @@ async def create_submission(
 async def read_submission(
     session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID
 ) -> SubmissionRead:
-    return await service.read_submission(
-        session, await service.get_submission(session, employee, submission_id)
+    return await submissions.read_submission(
+        session, await submissions.get_submission(session, employee, submission_id)
     )
 
 
@@ -148,8 +148,8 @@ async def update_submission(
     session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID, body: SubmissionUpdate
 ) -> SubmissionRead:
     """While a draft, by the person filling it in."""
-    submission = await service.update_submission(session, employee, submission_id, body)
-    return await service.read_submission(session, submission)
+    submission = await submissions.update_submission(session, employee, submission_id, body)
+    return await submissions.read_submission(session, submission)
 
 
 @submissions_router.post(
@@ -164,8 +164,8 @@ async def complete_submission(
     with the filled form attached as PDF where the element says so. Completing again answers the same.
     The PDF is rendered now, once, and kept; while too many renders run, 503 (429 while the caller's own
     runs) with `Retry-After`, and nothing is completed."""
-    submission = await service.complete_submission(ctx, session, employee, submission_id)
-    return await service.read_submission(session, submission)
+    submission = await submissions.complete_submission(ctx, session, employee, submission_id)
+    return await submissions.read_submission(session, submission)
 
 
 @submissions_router.get(
@@ -182,7 +182,7 @@ async def submission_pdf(
 ) -> Response:
     """A completed submission: the PDF stored at completion, as it was then. A draft: rendered now;
     while too many renders run, 503 (or 429 while the caller's own render runs) with `Retry-After`."""
-    document = await service.submission_pdf(ctx, session, employee, submission_id)
+    document = await submissions.submission_pdf(ctx, session, employee, submission_id)
     if document.storage_key is not None:
         return await stored_file(
             ctx.storage,
@@ -210,7 +210,7 @@ public_router = APIRouter(prefix="/public/forms", tags=["public-forms"], depende
 )
 async def read_public_form(session: DbSession, token: PublicToken) -> PublicForm:
     """A published public form, for anyone with the link. Limited per client address (429 beyond)."""
-    return await service.public_form(session, token)
+    return await public.public_form(session, token)
 
 
 @public_router.post(
@@ -226,6 +226,6 @@ async def submit_public_form(
     session: DbSession, token: PublicToken, body: PublicSubmissionCreate
 ) -> PublicSubmissionRead:
     """Completed at once; never raises tickets. Limited per client address (429 beyond)."""
-    submission = await service.public_submission(session, token, body)
+    submission = await public.public_submission(session, token, body)
     assert submission.completed_at is not None
     return PublicSubmissionRead(id=submission.id, status="completed", completed_at=submission.completed_at)
