@@ -14,7 +14,7 @@ from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.kit.context import Ctx
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import UnsupportedMediaType, problem_responses
-from blink_api.kit.idempotency import IdempotencyHeader, fingerprint, idempotent
+from blink_api.kit.idempotency import Idempotent
 from blink_api.kit.pagination import Page, Pagination
 from blink_api.kit.schema import DATE_RANGE, Instant, Text
 from blink_api.tickets import comments, service
@@ -115,7 +115,7 @@ async def create_ticket(
     ctx: Ctx,
     session: DbSession,
     principal: CurrentPrincipal,
-    idempotency_key: IdempotencyHeader = None,
+    idempotency: Idempotent,
 ) -> TicketRead:
     """A JSON body, or a multipart form with the same fields plus `files` (photos and attachments in the
     same request). `due_date`, `assignee_id` and `status` are for employees; customer users sending
@@ -123,19 +123,14 @@ async def create_ticket(
     body, uploads = await read_ticket_create(request)
     checked = await files.check_files(ctx, principal, uploads) if uploads else []
 
-    async def run() -> TicketRead:
+    async def create() -> TicketRead:
         ticket = await service.create_ticket(session, principal, body, settings=ctx.settings)
         if checked:
             await service.attach_files(session, ctx.storage, principal, ticket.id, checked)
         return service.read(ticket)
 
-    return await idempotent(  # type: ignore[return-value]
-        session,
-        principal.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, body.model_dump_json(), *files.upload_fingerprint(checked)),
-        run,
-    )
+    parts = [body.model_dump_json(), *files.upload_fingerprint(checked)]
+    return await idempotency.run(principal.id, parts, create)  # type: ignore[return-value]
 
 
 async def read_ticket_create(request: Request) -> tuple[TicketCreate, list[UploadFile]]:
@@ -224,25 +219,18 @@ async def list_comments(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def create_comment(
-    request: Request,
     ctx: Ctx,
     session: DbSession,
     principal: CurrentPrincipal,
     ticket_id: uuid.UUID,
     body: CommentCreate,
-    idempotency_key: IdempotencyHeader = None,
+    idempotency: Idempotent,
 ) -> CommentRead:
-    async def run() -> CommentRead:
+    async def create() -> CommentRead:
         _, comment = await comments.add_comment(session, principal, ticket_id, body, settings=ctx.settings)
         return comments.read(comment)
 
-    return await idempotent(  # type: ignore[return-value]
-        session,
-        principal.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, body.model_dump_json()),
-        run,
-    )
+    return await idempotency.run(principal.id, [body.model_dump_json()], create)  # type: ignore[return-value]
 
 
 @router.get(
