@@ -52,6 +52,7 @@ from blink_api.sites.router import router as sites_router
 from blink_api.system.router import router as system_router
 from blink_api.tenants.router import router as tenants_router
 from blink_api.ticket_types.router import router as ticket_types_router
+from blink_api.tickets.comment_router import router as ticket_comments_router
 from blink_api.tickets.router import router as tickets_router
 from blink_api.tickets.schemas import TicketCreate
 
@@ -68,11 +69,13 @@ Lists answer `{items, next_cursor}`: pass `next_cursor` as `cursor` until it is 
 
 
 # FastAPI tries routes in the order they were included, one pattern after another, so the routers
-# most requests go to come first (ticket lists and tickets, their attachments, the portal's sites).
+# most requests go to come first (ticket lists and tickets, their comments and attachments, the
+# portal's sites).
 # Paths never overlap between routers, so the order changes nothing else; the documentation orders
 # its sections by TAGS instead.
 _ROUTERS_BY_TRAFFIC = (
     tickets_router,
+    ticket_comments_router,
     ticket_attachments_router,
     attachments_router,
     sites_router,

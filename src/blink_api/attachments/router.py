@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -17,7 +17,7 @@ from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.kit.context import Ctx
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import problem_responses
-from blink_api.kit.idempotency import IdempotencyHeader, fingerprint, idempotent
+from blink_api.kit.idempotency import Idempotent
 from blink_api.kit.pagination import Page, Pagination
 from blink_api.tickets import service as tickets
 
@@ -77,27 +77,21 @@ async def list_attachments(
     responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503),
 )
 async def create_attachments(
-    request: Request,
     ctx: Ctx,
     session: DbSession,
     principal: CurrentPrincipal,
     ticket_id: uuid.UUID,
     files: Annotated[list[UploadFile], File(description="One or more files.")],
-    idempotency_key: IdempotencyHeader = None,
+    idempotency: Idempotent,
 ) -> AttachmentList:
     """Images, PDF, office documents and text; the type is read from the bytes, not from the client.
     Images are stored normalised (at most 2048 pixels on the longer side, upright, without metadata)."""
     ticket = await tickets.get_ticket(session, principal, ticket_id)
     checked = await stored_files.check_files(ctx, principal, files)
 
-    async def run() -> AttachmentList:
+    async def create() -> AttachmentList:
         stored = await tickets.attach_files(session, ctx.storage, principal, ticket.id, checked)
         return AttachmentList(items=[AttachmentRead.model_validate(a) for a in stored])
 
-    return await idempotent(  # type: ignore[return-value]
-        session,
-        principal.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, *stored_files.upload_fingerprint(checked)),
-        run,
-    )
+    parts = stored_files.upload_fingerprint(checked)
+    return await idempotency.run(principal.id, parts, create)  # type: ignore[return-value]

@@ -2,7 +2,7 @@
 
 The key is claimed by inserting its row in the request's own transaction. A concurrent retry blocks
 on that row until the first request commits (then replays its answer) or rolls back (then runs
-itself). Rows are kept for 48 hours.
+itself). Rows are kept for 48 hours. An endpoint takes `Idempotent` and creates through its `run`.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Header, Response
+from fastapi import Depends, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -24,10 +24,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from blink_api.kit.db import Base
+from blink_api.kit.db import Base, DbSession
 from blink_api.kit.errors import Conflict, Invalid
 
 RETENTION_HOURS = 48
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class IdempotencyKey(Base):
@@ -133,24 +135,45 @@ async def forget_expired(session: AsyncSession) -> int:
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
-async def idempotent(
-    session: AsyncSession,
-    account_id: uuid.UUID,
-    key: str | None,
-    request_fingerprint: str,
-    run: Callable[[], Awaitable[BaseModel]],
-    *,
-    status_code: int = 201,
-) -> Response | BaseModel:
-    """Run a creating request once per key: later calls with the key get the first answer again."""
-    if key is None:
-        return await run()
-    stored = await claim(session, account_id, key, request_fingerprint)
-    if stored is not None:
-        return JSONResponse(
-            stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
-        )
-    result = await run()
-    body = jsonable_encoder(result)
-    await remember(session, account_id, key, status_code, json.dumps(body))
-    return JSONResponse(body, status_code=status_code)
+@dataclass(frozen=True, slots=True)
+class Idempotency:
+    """A creating request's `Idempotency-Key` (absent when the client sent none), ready to run the
+    creation at most once per key and caller."""
+
+    session: AsyncSession
+    key: str | None
+    method: str
+    path: str
+
+    async def run(
+        self,
+        account_id: uuid.UUID,
+        parts: Iterable[str | bytes],
+        create: Callable[[], Awaitable[Model]],
+        *,
+        status_code: int = 201,
+    ) -> Model | Response:
+        """Run `create` once per key and caller: a retry with the key and the same `parts` (what the
+        request says: its body, the digests of its files) gets the first answer again, with other
+        parts 422, and while the first still runs 409."""
+        if self.key is None:
+            return await create()
+        request_fingerprint = fingerprint(self.method, self.path, *parts)
+        stored = await claim(self.session, account_id, self.key, request_fingerprint)
+        if stored is not None:
+            return JSONResponse(
+                stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+            )
+        result = await create()
+        body = jsonable_encoder(result)
+        await remember(self.session, account_id, self.key, status_code, json.dumps(body))
+        return JSONResponse(body, status_code=status_code)
+
+
+async def idempotency(request: Request, session: DbSession, key: IdempotencyHeader = None) -> Idempotency:
+    return Idempotency(session, key, request.method, request.url.path)
+
+
+# Nothing is claimed while dependencies resolve: an endpoint checks what it must first (the caller may
+# see the ticket, the files are readable) and claims the key only in `run`, right before creating.
+Idempotent = Annotated[Idempotency, Depends(idempotency)]

@@ -1,33 +1,26 @@
-"""HTTP endpoints of tickets, their comments and history (their attachments: `attachments.router`)."""
+"""HTTP endpoints of tickets and their history (comments: `comment_router`, attachments:
+`attachments.router`)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from blink_api.files import service as files
 from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.kit.context import Ctx
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import UnsupportedMediaType, problem_responses
-from blink_api.kit.idempotency import IdempotencyHeader, fingerprint, idempotent
+from blink_api.kit.idempotency import Idempotent
 from blink_api.kit.pagination import Page, Pagination
-from blink_api.kit.schema import DATE_RANGE, Instant, Text
-from blink_api.tickets import comments, service
-from blink_api.tickets.schemas import (
-    CommentCreate,
-    CommentRead,
-    CommentUpdate,
-    HistoryEntry,
-    Status,
-    TicketCreate,
-    TicketRead,
-    TicketUpdate,
-)
+from blink_api.kit.schema import Instant, Text
+from blink_api.tickets import service
+from blink_api.tickets.schemas import HistoryEntry, Status, TicketCreate, TicketRead, TicketUpdate
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -75,70 +68,55 @@ async def list_tickets(
     return Response(body, media_type="application/json")
 
 
+def _form_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s JSON schema as a multipart form carries it: a field left out is absent, never null."""
+    schema = model.model_json_schema()
+    properties: dict[str, Any] = {}
+    for name, field in schema["properties"].items():
+        field = {key: value for key, value in field.items() if (key, value) != ("default", None)}
+        kinds = [kind for kind in field.pop("anyOf", []) if kind != {"type": "null"}]
+        if len(kinds) > 1:
+            field["anyOf"] = kinds
+        elif kinds:
+            # The type's own description (a date's format) goes before the field's.
+            descriptions = [d for d in (kinds[0].get("description"), field.get("description")) if d]
+            field = {**kinds[0], **field}
+            if descriptions:
+                field["description"] = " ".join(descriptions)
+        properties[name] = field
+    return {**schema, "properties": properties}
+
+
+def _create_form_schema() -> dict[str, Any]:
+    schema = _form_schema(TicketCreate)
+    files_schema = {"type": "array", "items": {"type": "string", "format": "binary"}}
+    return {
+        "type": "object",
+        "required": schema["required"],
+        "properties": {**schema["properties"], "files": files_schema},
+        "additionalProperties": schema["additionalProperties"],
+    }
+
+
+# FastAPI does not read this body (`read_ticket_create` does), so it is described here, from `TicketCreate`.
 _CREATE_BODY = {
     "required": True,
     "content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/TicketCreate"}},
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["site_id", "ticket_type_id", "title"],
-                "properties": {
-                    "site_id": {"type": "string", "format": "uuid"},
-                    "ticket_type_id": {"type": "string", "format": "uuid"},
-                    "title": {"type": "string", "maxLength": 300},
-                    "description": {"type": "string"},
-                    "due_date": {
-                        "type": "string",
-                        "format": "date",
-                        "description": f"YYYY-MM-DD, {DATE_RANGE}.",
-                    },
-                    "assignee_id": {"type": "string", "format": "uuid"},
-                    "status": {"type": "string", "enum": ["open", "in_progress", "closed"]},
-                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                },
-            }
-        },
+        "multipart/form-data": {"schema": _create_form_schema()},
     },
 }
 
 
-@router.post(
-    "",
-    name="tickets:create",
-    status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503),
-    openapi_extra={"requestBody": _CREATE_BODY},
-)
-async def create_ticket(
-    request: Request,
-    ctx: Ctx,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyHeader = None,
-) -> TicketRead:
-    """A JSON body, or a multipart form with the same fields plus `files` (photos and attachments in the
-    same request). `due_date`, `assignee_id` and `status` are for employees; customer users sending
-    them get 403."""
-    body, uploads = await read_ticket_create(request)
-    checked = await files.check_files(ctx, principal, uploads) if uploads else []
+@dataclass(frozen=True, slots=True)
+class TicketCreateBody:
+    """A ticket to create and, from a multipart form, its files (not yet checked)."""
 
-    async def run() -> TicketRead:
-        ticket = await service.create_ticket(session, principal, body, settings=ctx.settings)
-        if checked:
-            await service.attach_files(session, ctx.storage, principal, ticket.id, checked)
-        return service.read(ticket)
-
-    return await idempotent(  # type: ignore[return-value]
-        session,
-        principal.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, body.model_dump_json(), *files.upload_fingerprint(checked)),
-        run,
-    )
+    ticket: TicketCreate
+    files: list[UploadFile]
 
 
-async def read_ticket_create(request: Request) -> tuple[TicketCreate, list[UploadFile]]:
+async def read_ticket_create(request: Request) -> TicketCreateBody:
     """The ticket fields from a JSON body or a multipart form, validated like any request body."""
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     uploads: list[UploadFile] = []
@@ -154,14 +132,46 @@ async def read_ticket_create(request: Request) -> tuple[TicketCreate, list[Uploa
                     uploads.append(value)
                 else:
                     fields[name] = "<file>"  # refused below as an unknown or mistyped field
-            return TicketCreate.model_validate(fields), uploads
+            return TicketCreateBody(TicketCreate.model_validate(fields), uploads)
         if content_type in ("application/json", "") or content_type.endswith("+json"):
-            return TicketCreate.model_validate_json(await request.body()), uploads
+            return TicketCreateBody(TicketCreate.model_validate_json(await request.body()), uploads)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]
         ) from exc
     raise UnsupportedMediaType("Send the ticket as application/json or multipart/form-data.")
+
+
+NewTicket = Annotated[TicketCreateBody, Depends(read_ticket_create)]
+
+
+@router.post(
+    "",
+    name="tickets:create",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503),
+    openapi_extra={"requestBody": _CREATE_BODY},
+)
+async def create_ticket(
+    ctx: Ctx,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    body: NewTicket,
+    idempotency: Idempotent,
+) -> TicketRead:
+    """A JSON body, or a multipart form with the same fields plus `files` (photos and attachments in the
+    same request). `due_date`, `assignee_id` and `status` are for employees; customer users sending
+    them get 403."""
+    checked = await files.check_files(ctx, principal, body.files) if body.files else []
+
+    async def create() -> TicketRead:
+        ticket = await service.create_ticket(session, principal, body.ticket, settings=ctx.settings)
+        if checked:
+            await service.attach_files(session, ctx.storage, principal, ticket.id, checked)
+        return service.read(ticket)
+
+    parts = [body.ticket.model_dump_json(), *files.upload_fingerprint(checked)]
+    return await idempotency.run(principal.id, parts, create)  # type: ignore[return-value]
 
 
 @router.get(
@@ -207,80 +217,3 @@ async def ticket_history(
     notes; a ticket type not enabled for their customer or a site not assigned to them shows as null.
     """
     return await service.ticket_history(session, principal, ticket_id, page)
-
-
-@router.get("/{ticket_id}/comments", name="tickets:list_comments", responses=problem_responses(401, 404, 422))
-async def list_comments(
-    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, page: Pagination
-) -> Page[CommentRead]:
-    """Customer users never see internal notes."""
-    return await comments.list_comments(session, principal, ticket_id, page)
-
-
-@router.post(
-    "/{ticket_id}/comments",
-    name="tickets:create_comment",
-    status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
-)
-async def create_comment(
-    request: Request,
-    ctx: Ctx,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ticket_id: uuid.UUID,
-    body: CommentCreate,
-    idempotency_key: IdempotencyHeader = None,
-) -> CommentRead:
-    async def run() -> CommentRead:
-        _, comment = await comments.add_comment(session, principal, ticket_id, body, settings=ctx.settings)
-        return comments.read(comment)
-
-    return await idempotent(  # type: ignore[return-value]
-        session,
-        principal.id,
-        idempotency_key,
-        fingerprint("POST", request.url.path, body.model_dump_json()),
-        run,
-    )
-
-
-@router.get(
-    "/{ticket_id}/comments/{comment_id}",
-    name="tickets:read_comment",
-    responses=problem_responses(401, 404, 422),
-)
-async def read_comment(
-    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, comment_id: uuid.UUID
-) -> CommentRead:
-    _, comment = await comments.get_comment(session, principal, ticket_id, comment_id)
-    return comments.read(comment)
-
-
-@router.patch(
-    "/{ticket_id}/comments/{comment_id}",
-    name="tickets:update_comment",
-    responses=problem_responses(401, 403, 404, 422),
-)
-async def update_comment(
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ticket_id: uuid.UUID,
-    comment_id: uuid.UUID,
-    body: CommentUpdate,
-) -> CommentRead:
-    """Authors only; the edit is kept in the history."""
-    return comments.read(await comments.edit_comment(session, principal, ticket_id, comment_id, body))
-
-
-@router.delete(
-    "/{ticket_id}/comments/{comment_id}",
-    name="tickets:delete_comment",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 422),
-)
-async def delete_comment(
-    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, comment_id: uuid.UUID
-) -> None:
-    """Authors only."""
-    await comments.delete_comment(session, principal, ticket_id, comment_id)
