@@ -11,7 +11,7 @@ from blink_api.identity import principals as policy
 from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal
 from blink_api.identity.repository import load_principal_row
 from blink_api.kit.db import DbSession
-from blink_api.kit.errors import Forbidden, Unauthorized
+from blink_api.kit.errors import Unauthorized
 from blink_api.kit.tokens import Tokens
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -48,8 +48,8 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
 async def get_employee(principal: CurrentPrincipal) -> EmployeePrincipal:
-    if not isinstance(principal, EmployeePrincipal):
-        raise Forbidden("Only employees may do this.")
+    policy.ensure(policy.why_not_employee(principal))
+    assert isinstance(principal, EmployeePrincipal)
     return principal
 
 

@@ -69,9 +69,15 @@ Principal = EmployeePrincipal | CustomerUserPrincipal
 # Policies: each returns the refusal reason, or None when the action is allowed.
 
 
-def why_not_admin(principal: Principal) -> str | None:
+def why_not_employee(principal: Principal) -> str | None:
     if not isinstance(principal, EmployeePrincipal):
         return "Only employees may do this."
+    return None
+
+
+def why_not_admin(principal: Principal) -> str | None:
+    if not isinstance(principal, EmployeePrincipal):
+        return why_not_employee(principal)
     if not principal.is_admin:
         return "Only administrators may do this."
     return None
@@ -86,7 +92,7 @@ def why_not_insight_admin(principal: Principal) -> str | None:
 
 def why_not_template_manager(principal: Principal) -> str | None:
     if not isinstance(principal, EmployeePrincipal):
-        return "Only employees may do this."
+        return why_not_employee(principal)
     if CHECK_TEMPLATES_MANAGE not in principal.permissions:
         return f"Managing form templates needs the permission '{CHECK_TEMPLATES_MANAGE}'."
     return None
