@@ -1,7 +1,7 @@
 """Who writes the ticket list's JSON: PostgreSQL (the app) or pydantic-core over plain rows (`rows`).
 
     python bench/list_serialisation.py [--rounds 5] [--requests 1000] [--warmup 100]
-                                       [--concurrency 10,1] [--before REV]
+                                       [--concurrency 10,1] [--before REV] [--without-rows]
 
 Needs a database filled by bench/fill.py (DATABASE_URL, or the embedded one under bench/.data).
 
@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tarfile
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -131,7 +132,11 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     app, raw = make_servers(url, args.app_log_level)
     rows, _ = make_servers(url, args.app_log_level, "rows")
     rows = replace(rows, name="app-rows", log_path=DATA_DIR / "app-rows.log")
-    apps = [app, rows] + ([before_server(app, args.before)] if args.before else [])
+    apps = (
+        [app]
+        + ([] if args.without_rows else [rows])
+        + ([before_server(app, args.before)] if args.before else [])
+    )
     portal = make_raw(url, PORTAL_EMAIL)
     raws = {
         "raw": raw,
@@ -195,17 +200,23 @@ async def measure(
 
 
 def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per list and concurrency: median req/s per server, and each app's ratio to raw, round by round."""
+    """Per list and concurrency: median req/s and server CPU per request of each server, and the median
+    of each app's ratio to raw, round by round."""
     cells: dict[tuple[str, int], dict[str, dict[int, float]]] = {}
+    cpu: dict[tuple[str, int, str], list[float]] = {}
     for run in runs:
         cell = cells.setdefault((run["list"], run["concurrency"]), {})
         cell.setdefault(run["server"], {})[run["round"]] = run["rps"]
+        cpu.setdefault((run["list"], run["concurrency"], run["server"]), []).append(
+            run["cpu_ms_per_request_server"]
+        )
     summary = []
     for (name, concurrency), by_server in cells.items():
         raw = by_server["raw"]
         entry: dict[str, Any] = {"list": name, "concurrency": concurrency}
         for server, rounds in by_server.items():
             entry[f"{server} req/s"] = round(statistics.median(rounds.values()), 1)
+            entry[f"{server} CPU ms/req"] = round(statistics.median(cpu[(name, concurrency, server)]), 2)
             if server != "raw":
                 ratios = [rps / raw[r] for r, rps in rounds.items() if raw.get(r)]
                 entry[f"{server}/raw"] = round(statistics.median(ratios), 3)
@@ -216,16 +227,19 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def report(summary: list[dict[str, Any]]) -> None:
     apps = [k.removesuffix("/raw") for k in summary[0] if k.endswith("/raw")]
-    print("\nMedians over the rounds (ratio: median of the rounds' app/raw, lowest-highest):")
+    print("\nMedians over the rounds: req/s [server CPU ms per request] (app/raw: median, lowest-highest):")
     for entry in summary:
-        parts = [f"raw {entry['raw req/s']:7.1f}"]
+        parts = [f"raw {entry['raw req/s']:7.1f} [{entry['raw CPU ms/req']:.2f}]"]
         for app in apps:
             low, high = entry[f"{app}/raw range"]
             parts.append(
-                f"{app} {entry[f'{app} req/s']:7.1f} ({entry[f'{app}/raw']:.2f}, {low:.2f}-{high:.2f})"
+                f"{app} {entry[f'{app} req/s']:7.1f} [{entry[f'{app} CPU ms/req']:.2f}]"
+                f" ({entry[f'{app}/raw']:.2f}, {low:.2f}-{high:.2f})"
             )
         print(f"  {entry['list']:<19} c={entry['concurrency']:<3} " + "  ".join(parts))
-    verdicts = [e["app-rows/raw"] >= TARGET_RATIO for e in summary if e["concurrency"] == 10]
+    verdicts = [
+        e["app-rows/raw"] >= TARGET_RATIO for e in summary if e["concurrency"] == 10 and "app-rows/raw" in e
+    ]
     if verdicts:
         kept = "holds" if all(verdicts) else "does NOT hold"
         print(f"pydantic-core over rows >= {TARGET_RATIO} x raw at c=10 on every list: {kept}")
@@ -243,9 +257,14 @@ def main() -> None:
         help="comma-separated numbers of concurrent connections (default 10,1)",
     )
     parser.add_argument("--before", help="also run the app from this git revision (e.g. main)")
+    parser.add_argument("--without-rows", action="store_true", help="leave out app-rows (before/after only)")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="time limit of one run")
     parser.add_argument("--app-log-level", default="WARNING", help="the apps' LOG_LEVEL")
+    parser.add_argument("--summarize", help="only summarise the runs of this earlier output (.json)")
     args = parser.parse_args()
+    if args.summarize:
+        report(summarize(json.loads(Path(args.summarize).read_text())["runs"]))
+        return
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     info = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **machine(), "args": vars(args)}
     print(f"{info['started']}  {info['nproc']} CPUs, load average {info['loadavg_before']}")
