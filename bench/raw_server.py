@@ -22,8 +22,9 @@ Two modes:
   application does it: read the bearer token, verify the JWT exactly as `Tokens.read` does (PyJWT,
   HS256, audience `blink-api`, `sub`/`exp`/`ver` required) with the app's signing key
   (`BLINK_SECRET_KEY`, else `app_secrets.token_signing_key`), load the principal in one query (the
-  columns of the app's `_PRINCIPAL_SQL`), reject inactive accounts and stale token versions with 401,
-  and use that principal's tenants / customer for the page. `--email` is then ignored for the page.
+  columns of the app's principal statement, `identity.repository._principal_statement`), reject
+  inactive accounts and stale token versions with 401, and use that principal's tenants / customer
+  for the page. `--email` is then ignored for the page.
 
 What both leave out is everything else the application does (ORM, validation, middleware, logging),
 which is the point of the comparison. Served by uvicorn with the same options as `blink-api serve`,
@@ -54,7 +55,8 @@ COLUMNS = """
     t.created_at, t.updated_at, t.closed_at
 """
 
-# The same columns as the app's `_PRINCIPAL_SQL`, so the database does the same work per request.
+# The same columns as the app's principal statement (`identity.repository._principal_statement`),
+# so the database does the same work per request.
 PRINCIPAL_SQL = """
     SELECT a.id, a.kind, a.is_active, a.token_version,
            coalesce(e.is_admin, false) AS is_admin, cu.customer_id, a.email, a.name,

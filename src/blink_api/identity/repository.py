@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Uuid, bindparam, delete, false, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from blink_api.identity.models import Account, PasswordToken
-from blink_api.kit.compiled import driver_connection
+from blink_api.identity.models import (
+    Account,
+    CustomerUser,
+    Employee,
+    PasswordToken,
+    PermissionGroup,
+    employee_permission_groups,
+    employee_tenants,
+)
+from blink_api.kit.compiled import DriverStatement, driver_connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,24 +37,45 @@ class PrincipalRow:
     permissions: list[str]
 
 
-# Run on every authenticated request, so on the driver directly (see blink_api.kit.compiled).
-_PRINCIPAL_SQL = """
-    SELECT a.id, a.kind, a.email, a.name, a.is_active, a.token_version,
-           coalesce(e.is_admin, false) AS is_admin, cu.customer_id,
-           array(SELECT et.tenant_id FROM employee_tenants et WHERE et.employee_id = a.id) AS tenant_ids,
-           array(SELECT DISTINCT p FROM employee_permission_groups epg
-                   JOIN permission_groups pg ON pg.id = epg.permission_group_id,
-                   unnest(pg.permissions) AS p
-                 WHERE epg.employee_id = a.id) AS permissions
-    FROM accounts a
-    LEFT JOIN employees e ON e.id = a.id
-    LEFT JOIN customer_users cu ON cu.id = a.id
-    WHERE a.id = $1
-"""
+@functools.cache
+def _principal_statement() -> DriverStatement:
+    """The account with what its principal needs: an employee's tenants and permissions (empty arrays
+    for a customer user), a customer user's customer. Every authenticated request runs it, so on the
+    driver directly (see `blink_api.kit.compiled`); the account is `:account_id`."""
+    # Tables, not mapped classes: nothing here needs the mappers configured.
+    accounts, employees, customer_users = Account.__table__, Employee.__table__, CustomerUser.__table__
+    groups, members = PermissionGroup.__table__, employee_permission_groups
+    tenant_ids = select(employee_tenants.c.tenant_id).where(employee_tenants.c.employee_id == accounts.c.id)
+    permission = func.unnest(groups.c.permissions).column_valued("p")
+    permissions = (
+        select(permission)
+        .distinct()
+        .select_from(members.join(groups, groups.c.id == members.c.permission_group_id))
+        .where(members.c.employee_id == accounts.c.id)
+    )
+    return DriverStatement(
+        select(
+            accounts.c.id,
+            accounts.c.kind,
+            accounts.c.email,
+            accounts.c.name,
+            accounts.c.is_active,
+            accounts.c.token_version,
+            func.coalesce(employees.c.is_admin, false()).label("is_admin"),
+            customer_users.c.customer_id,
+            func.array(tenant_ids.scalar_subquery()).label("tenant_ids"),
+            func.array(permissions.scalar_subquery()).label("permissions"),
+        )
+        .select_from(accounts)
+        .outerjoin(employees, employees.c.id == accounts.c.id)
+        .outerjoin(customer_users, customer_users.c.id == accounts.c.id)
+        .where(accounts.c.id == bindparam("account_id", type_=Uuid()))
+    )
 
 
 async def load_principal_row(session: AsyncSession, account_id: uuid.UUID) -> PrincipalRow | None:
-    row = await (await driver_connection(session)).fetchrow(_PRINCIPAL_SQL, account_id)
+    statement = _principal_statement()
+    row = await statement.fetchrow(await driver_connection(session), {"account_id": account_id})
     return PrincipalRow(**row) if row else None
 
 

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-import asyncpg
 from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import Select, tuple_
@@ -87,14 +86,12 @@ def page_of(
 ) -> tuple[Sequence[Any], str | None]:
     """The page's rows and the cursor of the next page (None on the last page).
 
-    Rows are ORM objects or rows with attributes, or asyncpg records indexed by column name.
+    Rows are anything with the two attributes: ORM objects, SQLAlchemy rows, `kit.compiled.DriverRow`.
     """
     if len(found) <= params.limit:
         return found, None
     found = found[: params.limit]
     last = found[-1]
-    if isinstance(last, asyncpg.Record):
-        return found, encode_cursor(last[created_at], last[id_])
     return found, encode_cursor(getattr(last, created_at), getattr(last, id_))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -12,14 +13,10 @@ from sqlalchemy import (
     DateTime,
     Integer,
     Select,
-    String,
-    Text,
     Uuid,
     and_,
     bindparam,
     false,
-    func,
-    or_,
     select,
     text,
     true,
@@ -34,12 +31,14 @@ from blink_api.customers.scope import assigned_sites, enabled_types
 from blink_api.identity.models import Account, Employee, employee_tenants
 from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal
 from blink_api.identity.scope import sees_internal_notes, tenant_among
-from blink_api.kit.compiled import DriverStatement, driver_connection
+from blink_api.kit.compiled import DriverRow, DriverStatement, driver_connection
 from blink_api.kit.pagination import PageParams
-from blink_api.kit.sql_json import JsonText, json_object, sql_string
+from blink_api.kit.projection import Nested, Projection
 from blink_api.sites.repository import site_by_id
 from blink_api.tenants.models import Tenant
+from blink_api.tickets.filters import LIST_FILTERS
 from blink_api.tickets.models import Ticket, TicketComment, TicketEvent
+from blink_api.tickets.schemas import TicketRead
 
 ScopeKind = Literal["all", "tenants", "customer_user", "nothing"]
 
@@ -111,66 +110,41 @@ def ticket_scope(principal: Principal) -> ColumnElement[bool]:
     return _scope_condition(shape, values)
 
 
-# --- The ticket list: one statement per shape (scope kind, filters given, cursor or not) ------------
-
-LIST_FILTERS = ("site_id", "status", "ticket_type_id", "assignee_id", "created_from", "created_to", "q")
-
-
-def _filter_condition(name: str, shape: ScopeShape) -> ColumnElement[bool]:
-    if name == "site_id":
-        return Ticket.site_id == bindparam("site_id", type_=Uuid())
-    if name == "status":
-        return Ticket.status == bindparam("status", type_=String())
-    if name == "ticket_type_id":
-        return Ticket.ticket_type_id == bindparam("ticket_type_id", type_=Uuid())
-    if name == "assignee_id":
-        return Ticket.assignee_id == bindparam("assignee_id", type_=Uuid())
-    if name == "created_from":
-        return Ticket.created_at >= bindparam("created_from", type_=DateTime(timezone=True))
-    if name == "created_to":
-        return Ticket.created_at <= bindparam("created_to", type_=DateTime(timezone=True))
-    if name == "q":
-        query = func.websearch_to_tsquery(sql_string("german"), bindparam("q", type_=Text()))
-        condition = Ticket.search_public.op("@@")(query)
-        if shape.sees_internal:
-            # A customer's search must not reveal internal notes.
-            condition = or_(condition, Ticket.search_internal.op("@@")(query))
-        return condition
-    raise ValueError(f"unknown ticket filter {name!r}")
-
+# --- A ticket as the API reads it, and the list: one statement per shape (scope, filters, cursor) -------
 
 _accounts = Account.__table__  # the creator's columns; its subclass tables are not needed here
 
+TICKET_READ = Projection(
+    {
+        "id": Ticket.id,
+        "number": Ticket.number,
+        "tenant_id": Ticket.tenant_id,
+        "site_id": Ticket.site_id,
+        "ticket_type_id": Ticket.ticket_type_id,
+        "title": Ticket.title,
+        "description": Ticket.description,
+        "status": Ticket.status,
+        "assignee_id": Ticket.assignee_id,
+        "due_date": Ticket.due_date,
+        "created_by": Nested(
+            Ticket.created_by, {"kind": _accounts.c.kind, "id": _accounts.c.id, "name": _accounts.c.name}
+        ),
+        "created_at": Ticket.created_at,
+        "updated_at": Ticket.updated_at,
+        "closed_at": Ticket.closed_at,
+    }
+)
+"""`TicketRead`, field by field: the list's items are written from it by PostgreSQL, the single ticket
+is read from it off the ORM object. Its creator is the account joined on `created_by_id`."""
+TICKET_READ.ensure_fields_of(TicketRead)
 
-def _list_item() -> ColumnElement[str]:
-    """One ticket of the list as JSON text, exactly as `TicketRead` serialises it."""
-    creator = json_object({"kind": _accounts.c.kind, "id": _accounts.c.id, "name": _accounts.c.name})
-    return json_object(
-        {
-            "id": Ticket.id,
-            "number": Ticket.number,
-            "tenant_id": Ticket.tenant_id,
-            "site_id": Ticket.site_id,
-            "ticket_type_id": Ticket.ticket_type_id,
-            "title": Ticket.title,
-            "description": Ticket.description,
-            "status": Ticket.status,
-            "assignee_id": Ticket.assignee_id,
-            "due_date": Ticket.due_date,
-            "created_by": JsonText(creator),
-            "created_at": Ticket.created_at,
-            "updated_at": Ticket.updated_at,
-            "closed_at": Ticket.closed_at,
-        }
-    )
 
-
-@functools.lru_cache(maxsize=512)
-def ticket_page_statement(shape: ScopeShape, filters: frozenset[str], with_cursor: bool) -> DriverStatement:
+def ticket_page_select(shape: ScopeShape, filters: frozenset[str], with_cursor: bool) -> Select[Any]:
     """The page of the list: found on ids first (from the indexes alone), then only its rows are read,
     joined with their creator and turned into JSON. Rows: `item` (JSON text), `created_at`, `id`."""
     keys = select(Ticket.id).where(
-        _scope_condition(shape), *(_filter_condition(name, shape) for name in sorted(filters))
+        _scope_condition(shape),
+        *(LIST_FILTERS[name].where(shape.sees_internal) for name in sorted(filters)),
     )
     if with_cursor:
         cursor = tuple_(
@@ -183,20 +157,26 @@ def ticket_page_statement(shape: ScopeShape, filters: frozenset[str], with_curso
         .limit(bindparam("limit", type_=Integer()))
         .subquery()
     )
-    statement = (
-        select(_list_item().label("item"), Ticket.created_at, Ticket.id)
+    return (
+        select(TICKET_READ.json().label("item"), Ticket.created_at, Ticket.id)
         .join(window, window.c.id == Ticket.id)
         .join(_accounts, _accounts.c.id == Ticket.created_by_id)
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
     )
-    return DriverStatement(statement)
+
+
+@functools.lru_cache(maxsize=512)
+def ticket_page_statement(shape: ScopeShape, filters: frozenset[str], with_cursor: bool) -> DriverStatement:
+    """`ticket_page_select` compiled once per shape; every execution gives the scope's values, the
+    filters', `limit` and, with a cursor, `cursor_created_at` and `cursor_id`."""
+    return DriverStatement(ticket_page_select(shape, filters, with_cursor))
 
 
 async def ticket_page(
-    session: AsyncSession, principal: Principal, page: PageParams, filters: dict[str, Any]
-) -> list[Any]:
-    """One page (plus one row, to know whether another follows) of the tickets `principal` sees."""
-    given = {name: value for name, value in filters.items() if value is not None}
+    session: AsyncSession, principal: Principal, page: PageParams, given: Mapping[str, Any]
+) -> list[DriverRow]:
+    """One page (plus one row, to know whether another follows) of the tickets `principal` sees,
+    narrowed by the filters `given` (name → value, see `tickets.filters`)."""
     shape, params = _scope_of(principal)
     if shape.kind == "nothing":
         return []

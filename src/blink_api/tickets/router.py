@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, Header, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
@@ -18,9 +18,9 @@ from blink_api.kit.db import DbSession
 from blink_api.kit.errors import UnsupportedMediaType, problem_responses
 from blink_api.kit.idempotency import Idempotent
 from blink_api.kit.pagination import Page, Pagination
-from blink_api.kit.schema import Instant, Text
 from blink_api.tickets import service
-from blink_api.tickets.schemas import HistoryEntry, Status, TicketCreate, TicketRead, TicketUpdate
+from blink_api.tickets.filters import with_list_filters
+from blink_api.tickets.schemas import HistoryEntry, TicketCreate, TicketRead, TicketUpdate
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -34,36 +34,12 @@ _ETAG_HEADER = {
 
 
 @router.get("", name="tickets:list", response_model=Page[TicketRead], responses=problem_responses(401, 422))
+@with_list_filters
 async def list_tickets(
-    session: DbSession,
-    principal: CurrentPrincipal,
-    page: Pagination,
-    site_id: uuid.UUID | None = None,
-    status: Status | None = None,
-    ticket_type_id: uuid.UUID | None = None,
-    assignee_id: uuid.UUID | None = None,
-    q: Annotated[
-        Text | None,
-        Query(
-            max_length=500, description="Full text over title, description and comments (German stemming)."
-        ),
-    ] = None,
-    created_from: Annotated[Instant | None, Query(description="Created at or after this instant.")] = None,
-    created_to: Annotated[Instant | None, Query(description="Created at or before this instant.")] = None,
+    session: DbSession, principal: CurrentPrincipal, page: Pagination, filters: dict[str, Any]
 ) -> Response:
     """Newest first. Employees see their tenants' tickets, customer users the tickets of their sites."""
-    body = await service.list_tickets(
-        session,
-        principal,
-        page,
-        site_id=site_id,
-        status=status,
-        ticket_type_id=ticket_type_id,
-        assignee_id=assignee_id,
-        q=q.strip() if q and q.strip() else None,
-        created_from=created_from,
-        created_to=created_to,
-    )
+    body = await service.list_tickets(session, principal, page, filters)
     # PostgreSQL wrote the items as `TicketRead` serialises them; a test holds the two equal.
     return Response(body, media_type="application/json")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,22 +35,7 @@ def creator(account: Account | None) -> Creator | None:
 
 
 def read(ticket: Ticket) -> TicketRead:
-    return TicketRead(
-        id=ticket.id,
-        number=ticket.number,
-        tenant_id=ticket.tenant_id,
-        site_id=ticket.site_id,
-        ticket_type_id=ticket.ticket_type_id,
-        title=ticket.title,
-        description=ticket.description,
-        status=ticket.status,  # type: ignore[arg-type]
-        assignee_id=ticket.assignee_id,
-        due_date=ticket.due_date,
-        created_by=creator(ticket.created_by),  # type: ignore[arg-type]
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-        closed_at=ticket.closed_at,
-    )
+    return TicketRead.model_validate(repo.TICKET_READ.values(ticket))
 
 
 def etag(ticket: Ticket) -> str:
@@ -57,9 +43,10 @@ def etag(ticket: Ticket) -> str:
 
 
 async def list_tickets(
-    session: AsyncSession, principal: Principal, page: PageParams, **filters: Any
+    session: AsyncSession, principal: Principal, page: PageParams, filters: Mapping[str, Any]
 ) -> bytes:
-    """The page as the JSON of `Page[TicketRead]`, built by PostgreSQL item by item."""
+    """The page as the JSON of `Page[TicketRead]`, built by PostgreSQL item by item; `filters` are the
+    filters given (name → value, `tickets.filters`)."""
     found = await repo.ticket_page(session, principal, page, filters)
     rows, cursor = page_of(found, page, created_at="created_at", id_="id")
     return page_json([row["item"] for row in rows], cursor)
