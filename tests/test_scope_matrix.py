@@ -23,9 +23,10 @@ ATTACHMENT_BYTES = b"VICTIM-ATTACHMENT-BYTES-77c1 Tresorcode 4711"
 # credentials, 403 for an action the caller may not take on a resource it can see, 404 for anything
 # outside its scope. SPEC is silent on an action the caller's kind may never take at all (master data
 # and permission groups for non-admins, portal configuration without admin and insight:manage, the
-# outbox, template management, anything employees-only for customer users): decided, and answered so
-# today, 403 before anything is looked up, so the answer is the same for every id and tells nothing
-# about what exists (tests/test_portal_config.py holds that for unknown customers).
+# outbox, template management, anything employees-only for customer users): decided, 403 before
+# anything is looked up, so the answer is the same for every id and tells nothing about what exists
+# (tests/test_portal_config.py holds that for unknown customers). A new route answers 403 here until
+# it is placed in one of the sets below.
 
 # Routes anyone may call, and what they answer here. They are still called (harmlessly) and scanned
 # for leaks, except the log-in: failed log-ins against the victim's address would lock the victim
