@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from blink_api.app import create_app
 from blink_api.kit.config import Settings
@@ -16,7 +21,7 @@ from blink_api.kit.context import AppContext
 from blink_api.kit.db import Base, Database
 from blink_api.kit.ratelimit import RateLimiter
 from tests.database import fresh_database, migrate, transaction_pooler
-from tests.factories import World, build_world
+from tests.factories import Actor, World, build_world
 
 os.environ.setdefault("BLINK_LOG_JSON", "false")
 
@@ -107,8 +112,62 @@ async def session(database: Database) -> AsyncIterator[AsyncSession]:
         yield s
 
 
-@pytest.fixture
-async def world(database: Database, ctx: AppContext) -> World:
-    """Two tenants, two customers, their sites and one caller of every kind (see `World`)."""
+@dataclasses.dataclass(frozen=True)
+class _WorldSnapshot:
+    world: World  # as built, with tokens of its time
+    restore: str  # one script putting its rows back into empty tables
+
+
+@pytest.fixture(scope="session")
+async def _world_snapshot(database: Database, ctx: AppContext) -> _WorldSnapshot:
+    """The world, built once through the factories, and its rows as they were then.
+
+    Building it takes a few dozen round trips and statements per test; putting its rows back takes one.
+    """
     async with database.sessionmaker.begin() as s:
-        return await build_world(s, ctx)
+        world = await build_world(s, ctx)
+    inserts = []
+    async with database.engine.begin() as conn:
+        for table in reversed(_TABLES):  # parents first
+            # Table names come from the models; the rows are the factories' own, dollar-quoted.
+            rows = await conn.scalar(text(f"SELECT json_agg(t)::text FROM {table} AS t"))  # noqa: S608
+            if rows is None:
+                continue
+            assert "$rows$" not in rows
+            source = f"json_populate_recordset(NULL::{table}, $rows${rows}$rows$)"
+            inserts.append(f"INSERT INTO {table} SELECT * FROM {source}")  # noqa: S608
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.execute(_CLEANUP)
+    return _WorldSnapshot(world, "; ".join(inserts))
+
+
+def _detached_copy(instance: Any) -> Any:
+    """A new detached instance holding what `instance` holds, so no test sees another's changes to it."""
+    state = inspect(instance)
+    copy = state.mapper.class_manager.new_instance()
+    for attr in state.mapper.column_attrs:
+        if attr.key in state.dict:
+            set_committed_value(copy, attr.key, state.dict[attr.key])
+    make_transient_to_detached(copy)
+    return copy
+
+
+@pytest.fixture
+async def world(database: Database, ctx: AppContext, _world_snapshot: _WorldSnapshot) -> World:
+    """Two tenants, two customers, their sites and one caller of every kind (see `World`).
+
+    The same rows in every test (really committed, like everything else), its callers with tokens
+    issued now.
+    """
+    async with database.engine.begin() as conn:
+        raw = await conn.get_raw_connection()
+        # One simple-query script: one round trip, one transaction, a single message behind a pooler.
+        await raw.driver_connection.execute(_world_snapshot.restore)
+    fields = {}
+    for field in dataclasses.fields(World):
+        value = getattr(_world_snapshot.world, field.name)
+        if isinstance(value, Actor):
+            fields[field.name] = dataclasses.replace(value, token=ctx.tokens.issue(value.id, 0))
+        else:
+            fields[field.name] = _detached_copy(value)
+    return World(**fields)
