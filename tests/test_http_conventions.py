@@ -1,5 +1,5 @@
-"""HTTP conventions integrators rely on: `Location` on every 201, and the ticket's `ETag` on create and
-`If-None-Match` on read."""
+"""HTTP conventions integrators rely on: `Location` on every 201, the ticket's `ETag` on create and
+`If-None-Match` on read, and token answers no cache keeps."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from blink_api.tickets.router import none_match
-from tests.factories import World
+from tests.factories import PASSWORD, World
 from tests.forms_helpers import create_template, make_manager, publish, template_body
 from tests.kit import API, assert_problem, new_ticket
 from tests.test_master_data import CRUD
@@ -374,3 +374,21 @@ def test_tickets_read_documents_if_none_match_and_304(app):
     assert "content" not in not_modified and "ETag" in not_modified["headers"]
     created = app.openapi()["paths"]["/api/v1/tickets"]["post"]["responses"]["201"]["headers"]
     assert {"Location", "ETag"} <= created.keys()
+
+
+# -- token answers are never stored ---------------------------------------------------------------
+
+
+async def test_a_token_answer_is_not_kept_by_any_cache(client, world):
+    r = await client.post(
+        f"{API}/auth/token", data={"username": world.employee_a.email, "password": PASSWORD}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["access_token"]
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["pragma"] == "no-cache"
+
+
+def test_the_token_answer_documents_its_cache_headers(app):
+    headers = app.openapi()["paths"]["/api/v1/auth/token"]["post"]["responses"]["200"]["headers"]
+    assert {"Cache-Control", "Pragma"} <= headers.keys()
