@@ -13,6 +13,9 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from blink_api import __version__, bootstrap
@@ -191,6 +194,67 @@ class NoContentWithoutType:
         await self.app(scope, receive, send_typed)
 
 
+# What a browser front end on an allowed origin may send, and may read of an answer beyond the headers
+# every page may read.
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-Match",
+    "If-None-Match",
+    "X-Request-ID",
+)
+CORS_EXPOSED_HEADERS = (
+    "Content-Disposition",
+    "ETag",
+    "Idempotent-Replayed",
+    "Location",
+    "Retry-After",
+    "X-Request-ID",
+)
+
+
+class CrossOrigin(CORSMiddleware):
+    """Starlette's CORS for the origins the operator allows (`BLINK_CORS_ORIGINS`).
+
+    A request from any other origin passes by untouched, exactly as with no origin allowed: no
+    `Access-Control-*` header, and a preflight is a plain `OPTIONS` (405 problem), never Starlette's
+    plain-text 400. A preflight from an allowed origin is answered with what is allowed, and the browser
+    compares its request with that. Every answer varies by `Origin`, so a shared cache never hands one
+    origin's answer to another.
+    """
+
+    def __init__(self, app: ASGIApp, origins: tuple[str, ...], methods: list[str]) -> None:
+        super().__init__(
+            app,
+            allow_origins=origins,
+            allow_methods=methods,
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            origin = Headers(scope=scope).get("origin")
+            if origin is None or not self.is_allowed_origin(origin):
+
+                async def send_varying(message: Message) -> None:
+                    if message["type"] == "http.response.start":
+                        message.setdefault("headers", [])
+                        headers = MutableHeaders(scope=message)
+                        headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+                    await send(message)
+
+                await self.app(scope, receive, send_varying)
+                return
+        await super().__call__(scope, receive, send)
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        allowed = super().preflight_response(request_headers)
+        headers = {k: v for k, v in allowed.headers.items() if k not in ("content-length", "content-type")}
+        return Response(status_code=204, headers=headers)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     metrics = Metrics()
@@ -253,6 +317,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         timeout_seconds=settings.body_timeout_seconds,
         min_bytes_per_second=settings.body_min_bytes_per_second,
     )
+    if settings.cors_origins:
+        # Outside everything that answers by itself (413, 408, 500, 503), so that a page of an allowed
+        # origin can read every problem; inside the request id, so preflights are logged too.
+        methods = sorted({method for rc in iter_route_contexts(app.routes) for method in rc.methods or ()})
+        app.add_middleware(CrossOrigin, origins=settings.cors_origins, methods=methods)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app

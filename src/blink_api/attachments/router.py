@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Response, UploadFile, status
+from fastapi import APIRouter, File, Request, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -15,6 +15,7 @@ from blink_api.files.downloads import DOWNLOAD_TYPES, stored_file
 from blink_api.files.schemas import AttachmentList, AttachmentRead
 from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.kit.context import Ctx
+from blink_api.kit.created import created_responses, location
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import problem_responses
 from blink_api.kit.idempotency import Idempotent
@@ -74,7 +75,12 @@ async def list_attachments(
     "/{ticket_id}/attachments",
     name="tickets:create_attachments",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503),
+    responses={
+        **created_responses(
+            "The first file's content (`GET /attachments/{attachment_id}/content`); `items` lists every file."
+        ),
+        **problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503),
+    },
 )
 async def create_attachments(
     ctx: Ctx,
@@ -83,6 +89,7 @@ async def create_attachments(
     ticket_id: uuid.UUID,
     files: Annotated[list[UploadFile], File(description="One or more files.")],
     idempotency: Idempotent,
+    request: Request,
 ) -> AttachmentList:
     """Images, PDF, office documents and text; the type is read from the bytes, not from the client.
     Images are stored normalised (at most 2048 pixels on the longer side, upright, without metadata)."""
@@ -94,4 +101,11 @@ async def create_attachments(
         return AttachmentList(items=[AttachmentRead.model_validate(a) for a in stored])
 
     parts = stored_files.upload_fingerprint(checked)
-    return await idempotency.run(principal.id, parts, create)  # type: ignore[return-value]
+    return await idempotency.run(  # type: ignore[return-value]
+        principal.id,
+        parts,
+        create,
+        location=lambda created: location(
+            request, "attachments:content", attachment_id=created["items"][0]["id"]
+        ),
+    )

@@ -2,7 +2,7 @@
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from blink_api.customers import portal, service, users
 from blink_api.customers.schemas import (
@@ -22,6 +22,7 @@ from blink_api.customers.schemas import (
 )
 from blink_api.identity.dependencies import InsightAdmin
 from blink_api.kit.context import Ctx
+from blink_api.kit.created import created_responses, location
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import problem_responses
 from blink_api.kit.pagination import Page, Pagination
@@ -39,10 +40,17 @@ async def list_customers(session: DbSession, admin: InsightAdmin, page: Paginati
     "",
     name="customers:create",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 422),
+    responses={
+        **created_responses("The new customer (`GET /customers/{customer_id}`)."),
+        **problem_responses(401, 403, 422),
+    },
 )
-async def create_customer(session: DbSession, admin: InsightAdmin, body: CustomerCreate) -> CustomerRead:
-    return CustomerRead.model_validate(await service.create_customer(session, admin, body))
+async def create_customer(
+    session: DbSession, admin: InsightAdmin, body: CustomerCreate, request: Request, response: Response
+) -> CustomerRead:
+    created = CustomerRead.model_validate(await service.create_customer(session, admin, body))
+    response.headers["Location"] = location(request, "customers:read", customer_id=created.id)
+    return created
 
 
 @router.get("/{customer_id}", name="customers:read", responses=problem_responses(401, 403, 404, 422))
@@ -81,13 +89,24 @@ async def list_customer_users(
     "/{customer_id}/users",
     name="customers:create_user",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={
+        **created_responses("The new customer user (`GET /customer-users/{customer_user_id}`)."),
+        **problem_responses(401, 403, 404, 409, 422),
+    },
 )
 async def create_customer_user(
-    ctx: Ctx, session: DbSession, admin: InsightAdmin, customer_id: uuid.UUID, body: CustomerUserCreate
+    ctx: Ctx,
+    session: DbSession,
+    admin: InsightAdmin,
+    customer_id: uuid.UUID,
+    body: CustomerUserCreate,
+    request: Request,
+    response: Response,
 ) -> CustomerUserRead:
     """Without `password`, the user is mailed a single-use link to set one (`POST /auth/password`)."""
-    return CustomerUserRead.model_validate(await users.create_user(ctx, session, admin, customer_id, body))
+    created = CustomerUserRead.model_validate(await users.create_user(ctx, session, admin, customer_id, body))
+    response.headers["Location"] = location(request, "customer-users:read", customer_user_id=created.id)
+    return created
 
 
 @router.get(

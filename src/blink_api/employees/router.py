@@ -2,7 +2,7 @@
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from blink_api.employees import service
 from blink_api.employees.schemas import (
@@ -15,6 +15,7 @@ from blink_api.employees.schemas import (
 )
 from blink_api.identity.dependencies import AdminEmployee, CurrentEmployee
 from blink_api.kit.context import Ctx
+from blink_api.kit.created import created_responses, location
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import problem_responses
 from blink_api.kit.pagination import Page, Pagination
@@ -34,16 +35,26 @@ async def list_employees(
     "",
     name="employees:create",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 409, 422),
+    responses={
+        **created_responses("The new employee (`GET /employees/{employee_id}`)."),
+        **problem_responses(401, 403, 409, 422),
+    },
 )
 async def create_employee(
-    ctx: Ctx, session: DbSession, admin: AdminEmployee, body: EmployeeCreate
+    ctx: Ctx,
+    session: DbSession,
+    admin: AdminEmployee,
+    body: EmployeeCreate,
+    request: Request,
+    response: Response,
 ) -> EmployeeRead:
     """Without `password`, the employee is mailed a single-use link to set one (`POST /auth/password`).
 
     403 when the new employee would hold a permission (through its groups) the caller does not hold.
     """
-    return EmployeeRead.model_validate(await service.create_employee(ctx, session, admin, body))
+    created = EmployeeRead.model_validate(await service.create_employee(ctx, session, admin, body))
+    response.headers["Location"] = location(request, "employees:read", employee_id=created.id)
+    return created
 
 
 @router.get("/{employee_id}", name="employees:read", responses=problem_responses(401, 403, 404, 422))
@@ -94,13 +105,22 @@ async def list_groups(
     "",
     name="permission-groups:create",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 409, 422),
+    responses={
+        **created_responses("The new permission group (`GET /permission-groups/{permission_group_id}`)."),
+        **problem_responses(401, 403, 409, 422),
+    },
 )
 async def create_group(
-    session: DbSession, admin: AdminEmployee, body: PermissionGroupCreate
+    session: DbSession,
+    admin: AdminEmployee,
+    body: PermissionGroupCreate,
+    request: Request,
+    response: Response,
 ) -> PermissionGroupRead:
     """403 for a permission the caller does not hold itself: nobody grants what it lacks."""
-    return PermissionGroupRead.model_validate(await service.create_group(session, admin, body))
+    created = PermissionGroupRead.model_validate(await service.create_group(session, admin, body))
+    response.headers["Location"] = location(request, "permission-groups:read", permission_group_id=created.id)
+    return created
 
 
 @groups_router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from blink_api.files.downloads import download_headers, stored_file
 from blink_api.forms import public, submissions, templates
@@ -22,6 +22,7 @@ from blink_api.forms.schemas import (
 )
 from blink_api.identity.dependencies import CurrentEmployee, Public, TemplateManager
 from blink_api.kit.context import Ctx
+from blink_api.kit.created import created_responses, location
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import problem_responses
 from blink_api.kit.pagination import Page, Pagination
@@ -42,11 +43,18 @@ async def list_templates(
     "",
     name="form-templates:create",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 422),
+    responses={
+        **created_responses("The new template (`GET /form-templates/{template_id}`)."),
+        **problem_responses(401, 403, 422),
+    },
 )
-async def create_template(session: DbSession, manager: TemplateManager, body: TemplateCreate) -> TemplateRead:
+async def create_template(
+    session: DbSession, manager: TemplateManager, body: TemplateCreate, request: Request, response: Response
+) -> TemplateRead:
     """Needs `check:templates:manage`. A new template is a draft (version 1) until published."""
-    return await templates.create_template(session, manager, body)
+    created = await templates.create_template(session, manager, body)
+    response.headers["Location"] = location(request, "form-templates:read", template_id=created.id)
+    return created
 
 
 @templates_router.get(
@@ -119,14 +127,23 @@ async def list_submissions(
     "",
     name="form-submissions:create",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 422, 429, 503),
+    responses={
+        **created_responses("The new submission (`GET /form-submissions/{submission_id}`)."),
+        **problem_responses(401, 403, 404, 422, 429, 503),
+    },
 )
 async def create_submission(
-    ctx: Ctx, session: DbSession, employee: CurrentEmployee, body: SubmissionCreate
+    ctx: Ctx,
+    session: DbSession,
+    employee: CurrentEmployee,
+    body: SubmissionCreate,
+    request: Request,
+    response: Response,
 ) -> SubmissionRead:
     """Filled against the template's published version. With `complete: true` it is completed at once
     (see `complete`)."""
     submission = await submissions.create_submission(ctx, session, employee, body)
+    response.headers["Location"] = location(request, "form-submissions:read", submission_id=submission.id)
     return await submissions.read_submission(session, submission)
 
 
@@ -220,12 +237,17 @@ async def read_public_form(session: DbSession, token: PublicToken) -> PublicForm
     dependencies=[
         per_client("public-forms:submit", lambda settings: settings.public_form_submissions_per_minute)
     ],
-    responses={**problem_responses(404, 422), **retry_after_responses(429)},
+    responses={
+        **created_responses("The submission as employees read it (`GET /form-submissions/{submission_id}`)."),
+        **problem_responses(404, 422),
+        **retry_after_responses(429),
+    },
 )
 async def submit_public_form(
-    session: DbSession, token: PublicToken, body: PublicSubmissionCreate
+    session: DbSession, token: PublicToken, body: PublicSubmissionCreate, request: Request, response: Response
 ) -> PublicSubmissionRead:
     """Completed at once; never raises tickets. Limited per client address (429 beyond)."""
     submission = await public.public_submission(session, token, body)
     assert submission.completed_at is not None
+    response.headers["Location"] = location(request, "form-submissions:read", submission_id=submission.id)
     return PublicSubmissionRead(id=submission.id, status="completed", completed_at=submission.completed_at)

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from blink_api.identity import service
 from blink_api.identity.dependencies import CurrentPrincipal, Public
@@ -14,18 +14,30 @@ from blink_api.kit.ratelimit import client_address, per_client, retry_after_resp
 
 router = APIRouter(tags=["auth"])
 
+# A token is a secret: no cache (a browser's, a proxy's) may keep the answer carrying it (RFC 6749 §5.1).
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_NO_STORE_HEADERS = {
+    "Cache-Control": {"description": "`no-store`: no cache keeps the token.", "schema": {"type": "string"}},
+    "Pragma": {"description": "`no-cache`, for HTTP/1.0 caches.", "schema": {"type": "string"}},
+}
+
 
 @router.post(
     "/auth/token",
     name="auth:token",
     dependencies=[Public, per_client("auth:token", lambda settings: settings.login_attempts_per_minute)],
-    responses={**problem_responses(401, 422), **retry_after_responses(429, 503)},
+    responses={
+        200: {"headers": _NO_STORE_HEADERS},
+        **problem_responses(401, 422),
+        **retry_after_responses(429, 503),
+    },
     summary="Log in with e-mail and password (OAuth2 password flow)",
 )
 async def issue_token(
     ctx: Ctx,
     session: DbSession,
     request: Request,
+    response: Response,
     form: Annotated[LoginForm, Depends()],
 ) -> Token:
     """Employees and customer users alike.
@@ -36,7 +48,9 @@ async def issue_token(
     from one address are limited per minute, right or wrong. 503 with `Retry-After` when too many
     passwords are being checked at once.
     """
-    return await service.login(ctx, session, form.username, form.password, client_address(request))
+    token = await service.login(ctx, session, form.username, form.password, client_address(request))
+    response.headers.update(_NO_STORE)
+    return token
 
 
 @router.post(

@@ -1,15 +1,52 @@
 """Runtime configuration, read from environment variables and an optional `.env` file."""
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# A host as it appears in an origin: a name (IDNs in their ASCII form) or an IP address.
+_HOST = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")
+
+
+def web_origin(text: str) -> str:
+    """`text` as a browser sends it in `Origin` (`scheme://host[:port]`, lower case, no default port).
+
+    Host names are case-insensitive and `https://a.example:443/` is the origin `https://a.example`,
+    so both are written the one way browsers write them. Anything else is refused at start: a path
+    would never match (hiding the mistake), and `*` or `null` would let every page in.
+    """
+    parts = urlsplit(text.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if (
+        parts.scheme.lower() not in _DEFAULT_PORTS
+        or not parts.hostname
+        or not _HOST.fullmatch(parts.hostname)
+        or parts.username is not None
+        or parts.password is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or port == -1
+    ):
+        raise ValueError(f"{text.strip()!r} is not an origin such as https://portal.example.com")
+    scheme = parts.scheme.lower()
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{scheme}://{host}" if port in (None, _DEFAULT_PORTS[scheme]) else f"{scheme}://{host}:{port}"
 
 
 class Settings(BaseSettings):
@@ -138,8 +175,23 @@ class Settings(BaseSettings):
         default=10.0, gt=0, validation_alias=_env("BLINK_HEADER_TIMEOUT_SECONDS")
     )
 
+    # Origins of browser front ends that may call the API (comma-separated); none by default, so no
+    # other origin's page can read an answer.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), validation_alias=_env("BLINK_CORS_ORIGINS")
+    )
+
     log_level: str = Field(default="INFO", validation_alias=_env("LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_env("BLINK_LOG_JSON"))
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [item for item in value.split(",") if item.strip()]
+        if isinstance(value, list | tuple):
+            return tuple(dict.fromkeys(web_origin(item) for item in value))
+        return value
 
     @property
     def mail_dir(self) -> Path:

@@ -144,6 +144,8 @@ class Idempotency:
     key: str | None
     method: str
     path: str
+    # The endpoint's own response: headers set on it while creating (an ETag) go out with the answer.
+    response: Response
 
     async def run(
         self,
@@ -151,27 +153,42 @@ class Idempotency:
         parts: Iterable[str | bytes],
         create: Callable[[], Awaitable[Model]],
         *,
+        location: Callable[[Any], str],
         status_code: int = 201,
     ) -> Model | Response:
         """Run `create` once per key and caller: a retry with the key and the same `parts` (what the
         request says: its body, the digests of its files) gets the first answer again, with other
-        parts 422, and while the first still runs 409."""
+        parts 422, and while the first still runs 409.
+
+        `location` names what was created from the answer's JSON body, so that a replayed answer, of
+        which only the body is kept, carries the same `Location`. Other headers set while creating
+        are not replayed: they may describe a version the resource no longer has.
+        """
         if self.key is None:
-            return await create()
+            result = await create()
+            self.response.headers["Location"] = location(jsonable_encoder(result))
+            return result
         request_fingerprint = fingerprint(self.method, self.path, *parts)
         stored = await claim(self.session, account_id, self.key, request_fingerprint)
         if stored is not None:
             return JSONResponse(
-                stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+                stored.body,
+                status_code=stored.status_code,
+                headers={"Location": location(stored.body), "Idempotent-Replayed": "true"},
             )
         result = await create()
         body = jsonable_encoder(result)
         await remember(self.session, account_id, self.key, status_code, json.dumps(body))
-        return JSONResponse(body, status_code=status_code)
+        self.response.headers["Location"] = location(body)
+        answer = JSONResponse(body, status_code=status_code)
+        answer.raw_headers.extend(self.response.raw_headers)
+        return answer
 
 
-async def idempotency(request: Request, session: DbSession, key: IdempotencyHeader = None) -> Idempotency:
-    return Idempotency(session, key, request.method, request.url.path)
+async def idempotency(
+    request: Request, response: Response, session: DbSession, key: IdempotencyHeader = None
+) -> Idempotency:
+    return Idempotency(session, key, request.method, request.url.path, response)
 
 
 # Nothing is claimed while dependencies resolve: an endpoint checks what it must first (the caller may

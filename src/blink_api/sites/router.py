@@ -2,9 +2,10 @@
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from blink_api.identity.dependencies import AdminEmployee, CurrentPrincipal
+from blink_api.kit.created import created_responses, location
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import problem_responses
 from blink_api.kit.pagination import Page, Pagination
@@ -28,10 +29,20 @@ async def list_sites(
 
 
 @router.post(
-    "", name="sites:create", status_code=status.HTTP_201_CREATED, responses=problem_responses(401, 403, 422)
+    "",
+    name="sites:create",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **created_responses("The new site (`GET /sites/{site_id}`)."),
+        **problem_responses(401, 403, 422),
+    },
 )
-async def create_site(session: DbSession, admin: AdminEmployee, body: SiteCreate) -> SiteRead:
-    return SiteRead.model_validate(await service.create_site(session, body))
+async def create_site(
+    session: DbSession, admin: AdminEmployee, body: SiteCreate, request: Request, response: Response
+) -> SiteRead:
+    created = SiteRead.model_validate(await service.create_site(session, body))
+    response.headers["Location"] = location(request, "sites:read", site_id=created.id)
+    return created
 
 
 @router.get("/{site_id}", name="sites:read", responses=problem_responses(401, 404, 422))

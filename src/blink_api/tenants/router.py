@@ -2,9 +2,10 @@
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from blink_api.identity.dependencies import AdminEmployee, CurrentEmployee
+from blink_api.kit.created import created_responses, location
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import problem_responses
 from blink_api.kit.pagination import Page, Pagination
@@ -24,10 +25,17 @@ async def list_tenants(session: DbSession, employee: CurrentEmployee, page: Pagi
     "",
     name="tenants:create",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 409, 422),
+    responses={
+        **created_responses("The new tenant (`GET /tenants/{tenant_id}`)."),
+        **problem_responses(401, 403, 409, 422),
+    },
 )
-async def create_tenant(session: DbSession, admin: AdminEmployee, body: TenantCreate) -> TenantRead:
-    return TenantRead.model_validate(await service.create_tenant(session, body))
+async def create_tenant(
+    session: DbSession, admin: AdminEmployee, body: TenantCreate, request: Request, response: Response
+) -> TenantRead:
+    created = TenantRead.model_validate(await service.create_tenant(session, body))
+    response.headers["Location"] = location(request, "tenants:read", tenant_id=created.id)
+    return created
 
 
 @router.get("/{tenant_id}", name="tenants:read", responses=problem_responses(401, 403, 404, 422))

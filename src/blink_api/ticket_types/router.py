@@ -2,9 +2,10 @@
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from blink_api.identity.dependencies import AdminEmployee, CurrentEmployee
+from blink_api.kit.created import created_responses, location
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import problem_responses
 from blink_api.kit.pagination import Page, Pagination
@@ -31,12 +32,17 @@ async def list_ticket_types(
     "",
     name="ticket-types:create",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 409, 422),
+    responses={
+        **created_responses("The new ticket type (`GET /ticket-types/{ticket_type_id}`)."),
+        **problem_responses(401, 403, 409, 422),
+    },
 )
 async def create_ticket_type(
-    session: DbSession, admin: AdminEmployee, body: TicketTypeCreate
+    session: DbSession, admin: AdminEmployee, body: TicketTypeCreate, request: Request, response: Response
 ) -> TicketTypeRead:
-    return TicketTypeRead.model_validate(await service.create_ticket_type(session, body))
+    created = TicketTypeRead.model_validate(await service.create_ticket_type(session, body))
+    response.headers["Location"] = location(request, "ticket-types:read", ticket_type_id=created.id)
+    return created
 
 
 @router.get("/{ticket_type_id}", name="ticket-types:read", responses=problem_responses(401, 403, 404, 422))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.kit.context import Ctx
+from blink_api.kit.created import created_responses, location
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import problem_responses
 from blink_api.kit.idempotency import Idempotent
@@ -30,7 +31,10 @@ async def list_comments(
     "/{ticket_id}/comments",
     name="tickets:create_comment",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={
+        **created_responses("The new comment (`GET /tickets/{ticket_id}/comments/{comment_id}`)."),
+        **problem_responses(401, 403, 404, 409, 422),
+    },
 )
 async def create_comment(
     ctx: Ctx,
@@ -39,12 +43,20 @@ async def create_comment(
     ticket_id: uuid.UUID,
     body: CommentCreate,
     idempotency: Idempotent,
+    request: Request,
 ) -> CommentRead:
     async def create() -> CommentRead:
         _, comment = await comments.add_comment(session, principal, ticket_id, body, settings=ctx.settings)
         return comments.read(comment)
 
-    return await idempotency.run(principal.id, [body.model_dump_json()], create)  # type: ignore[return-value]
+    return await idempotency.run(  # type: ignore[return-value]
+        principal.id,
+        [body.model_dump_json()],
+        create,
+        location=lambda created: location(
+            request, "tickets:read_comment", ticket_id=ticket_id, comment_id=created["id"]
+        ),
+    )
 
 
 @router.get(

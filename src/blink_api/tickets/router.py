@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from blink_api.files import service as files
 from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.kit.context import Ctx
+from blink_api.kit.created import created_responses, location
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import UnsupportedMediaType, problem_responses
 from blink_api.kit.idempotency import Idempotent
@@ -28,9 +30,48 @@ IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description="The `ETag` of the version you read; 412 when it is stale."),
 ]
-_ETAG_HEADER = {
-    "ETag": {"description": "The ticket's version, for `If-Match`.", "schema": {"type": "string"}}
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        description="`ETag`s of versions you hold, or `*`: 304 without a body while one is current.",
+    ),
+]
+_ETAG = {
+    "description": "The ticket's version, for `If-Match` and `If-None-Match`.",
+    "schema": {"type": "string"},
 }
+_ETAG_HEADER = {"ETag": _ETAG}
+
+# One entity tag of a list (RFC 9110 §8.8.3: `[W/]"opaque"`), with what may follow it: the list's
+# separator or its end. Empty list elements (`"1", , "2"`) are allowed by the list syntax.
+_ENTITY_TAG = re.compile(r'[ \t]*(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*(?:,|\Z)')
+_EMPTY_ELEMENT = re.compile(r"[ \t]*,")
+
+
+def none_match(field: str, etag: str) -> bool:
+    """Whether `If-None-Match: field` names `etag`, so that a GET answers 304 (RFC 9110 §13.1.2).
+
+    `*` names any current version. Tags are compared weakly, as the RFC says for this header: `W/"3"`
+    names `"3"`. A field that is not a list of entity tags (a bare `3`, `"3` unclosed, `*` within a
+    list) names nothing: the condition holds and the full answer is sent, the safe side for a client
+    whose validator we cannot read.
+    """
+    if field.strip(" \t") == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    position, found = 0, False
+    while position < len(field):
+        if empty := _EMPTY_ELEMENT.match(field, position):
+            position = empty.end()
+        elif tag := _ENTITY_TAG.match(field, position):
+            found = found or f'"{tag.group(1)}"' == wanted
+            position = tag.end()
+        elif field[position:].strip(" \t") == "":
+            break
+        else:
+            return False
+    return found
 
 
 @router.get("", name="tickets:list", response_model=Page[TicketRead], responses=problem_responses(401, 422))
@@ -125,7 +166,13 @@ NewTicket = Annotated[TicketCreateBody, Depends(read_ticket_create)]
     "",
     name="tickets:create",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503),
+    responses={
+        **created_responses(
+            "The new ticket (`GET /tickets/{ticket_id}`).",
+            ETag={**_ETAG, "description": f"{_ETAG['description']} Not on a replayed answer."},
+        ),
+        **problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503),
+    },
     openapi_extra={"requestBody": _CREATE_BODY},
 )
 async def create_ticket(
@@ -134,6 +181,8 @@ async def create_ticket(
     principal: CurrentPrincipal,
     body: NewTicket,
     idempotency: Idempotent,
+    request: Request,
+    response: Response,
 ) -> TicketRead:
     """A JSON body, or a multipart form with the same fields plus `files` (photos and attachments in the
     same request). `due_date`, `assignee_id` and `status` are for employees; customer users sending
@@ -144,22 +193,42 @@ async def create_ticket(
         ticket = await service.create_ticket(session, principal, body.ticket, settings=ctx.settings)
         if checked:
             await service.attach_files(session, ctx.storage, principal, ticket.id, checked)
+        response.headers["ETag"] = service.etag(ticket)
         return service.read(ticket)
 
     parts = [body.ticket.model_dump_json(), *files.upload_fingerprint(checked)]
-    return await idempotency.run(principal.id, parts, create)  # type: ignore[return-value]
+    return await idempotency.run(  # type: ignore[return-value]
+        principal.id,
+        parts,
+        create,
+        location=lambda created: location(request, "tickets:read", ticket_id=created["id"]),
+    )
 
 
 @router.get(
     "/{ticket_id}",
     name="tickets:read",
-    responses={**problem_responses(401, 404, 422), 200: {"headers": _ETAG_HEADER}},
+    response_model=TicketRead,
+    responses={
+        200: {"headers": _ETAG_HEADER},
+        304: {"description": "The version named in `If-None-Match` is current.", "headers": _ETAG_HEADER},
+        **problem_responses(401, 404, 422),
+    },
 )
 async def read_ticket(
-    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, response: Response
-) -> TicketRead:
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ticket_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    if_none_match: IfNoneMatch = None,
+) -> TicketRead | Response:
     ticket = await service.get_ticket(session, principal, ticket_id)
-    response.headers["ETag"] = service.etag(ticket)
+    etag = service.etag(ticket)
+    # The header may come as several lines, which together are one list.
+    if if_none_match is not None and none_match(", ".join(request.headers.getlist("if-none-match")), etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    response.headers["ETag"] = etag
     return service.read(ticket)
 
 
