@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import text
 
 from blink_api.app import api_routes
+from blink_api.identity.scopes import SCOPES
 from tests.factories import World, make_customer_user, make_group, make_ticket_type
 from tests.kit import API
 
@@ -49,9 +50,17 @@ COMPANY_WIDE = {"form-templates:read"}
 # Writes into the caller's own space only: an upload is visible to its uploader alone until it is used.
 # Uploads are for forms, which employees fill in: customer users are refused.
 OWN_SPACE = {"uploads:create"}
+# Everyone makes API tokens for itself (and only for itself).
+OWN_FOR_EVERYONE = {"api-tokens:create"}
+# API tokens are managed with a password log-in only: every API token is refused (403).
+PASSWORD_ONLY = {"api-tokens:create", "api-tokens:list", "api-tokens:delete"}
+# Callers whose name ends so use an API token of their own holding every scope they may hold: a token
+# acts as its owner and never beyond, so it is answered exactly like its owner's log-in (except where
+# tokens are refused altogether).
+WITH_API_TOKEN = "_with_api_token"
 # Lists, and the caller's own identity, answer 200 to whoever may list at all; nothing of the victim
 # may be in them.
-LISTS_FOR_EVERYONE = {"me:read", "sites:list", "tickets:list"}
+LISTS_FOR_EVERYONE = {"api-tokens:list", "me:read", "sites:list", "tickets:list"}
 LISTS_FOR_EMPLOYEES = {
     "employees:list",
     "form-submissions:list",
@@ -62,6 +71,7 @@ LISTS_FOR_EMPLOYEES = {
 # Routes about one resource that callers of this kind reach when it is in their scope: outside it,
 # 404, exactly like a resource that does not exist.
 SCOPED_FOR_EVERYONE = {
+    "api-tokens:delete",
     "attachments:content",
     "attachments:delete",
     "documents:list",
@@ -98,11 +108,17 @@ def expected_status(caller: str, name: str, query: dict[str, str] | None) -> int
         return PUBLIC[name]
     if caller == "anonymous":
         return 401
+    if caller.endswith(WITH_API_TOKEN):
+        if name in PASSWORD_ONLY:
+            return 403
+        caller = caller.removesuffix(WITH_API_TOKEN)
     employee = caller.startswith("employee")
     if name == "evaluations:overall":
         return overall_evaluation_status(caller, query)
     if name in OWN_SPACE:
         return 201 if employee else 403
+    if name in OWN_FOR_EVERYONE:
+        return 201
     if name in COMPANY_WIDE or name in LISTS_FOR_EMPLOYEES:
         return 200 if employee else 403
     if name in LISTS_FOR_EVERYONE:
@@ -233,6 +249,7 @@ def bodies(world: World, v: Victim) -> dict[str, list[Call]]:
         "form-submissions:update": [Call(json={"answers": {"befund": "Gefälscht"}})],
         "form-submissions:complete": [Call()],
         "public-forms:submit": [Call(json={"answers": {}})],
+        "api-tokens:create": [Call(json={"name": "Eindringling", "scopes": ["tickets:read"]})],
     }
 
 
@@ -386,6 +403,15 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         )
     )
 
+    # The customer's CAFM holds an API token of the victim's.
+    api_token = await ok(
+        await client.post(
+            f"{API}/api-tokens",
+            headers=cux,
+            json={"name": "VICTIM-TOKEN-CAFM-61b0", "scopes": ["tickets:read", "tickets:write"]},
+        )
+    )
+
     async with database.sessionmaker() as s:
         message_id = str(
             (
@@ -410,6 +436,7 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         "message_id": [message_id],
         "template_id": [template["id"]],
         "submission_id": [submission["id"]],
+        "token_id": [api_token["id"]],
         # Public routes are called harmlessly: a documentation asset, a form link that does not exist.
         "filename": ["swagger-ui.css"],
         "token": ["kein-gueltiger-link-0000"],
@@ -419,6 +446,8 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
     victim_ids |= {str(world.admin.id), str(world.insight_no_admin.id)}
     secrets = [
         "VICTIM-",
+        api_token["token"],
+        api_token["prefix"],
         "victim-tresor-plan.txt",
         "victim-zertifikat.pdf",
         "Tresorcode",
@@ -458,6 +487,7 @@ def victim_query(world: World) -> dict[str, str]:
         "tenant_id": str(world.tenant_a.id),
         "ticket_type_id": str(world.type_a.id),
         "q": "VICTIM",
+        "account_id": str(world.customer_user_x.id),
     }
 
 
@@ -553,6 +583,15 @@ async def test_nobody_outside_the_scope_reaches_the_victim(client, app, world, s
         "customer_user_x_site_a2": (v.cu_a2.headers, {str(world.customer_x.id), str(world.tenant_a.id)}),
         "employee_b": (world.employee_b.headers, set()),
     }
+    for name, scopes in (
+        ("customer_user_y", ["tickets:read", "tickets:write"]),
+        ("customer_user_x2", ["tickets:read", "tickets:write"]),
+        ("employee_b", list(SCOPES)),
+    ):
+        headers, known = callers[name]
+        r = await client.post(f"{API}/api-tokens", headers=headers, json={"name": "CAFM", "scopes": scopes})
+        assert r.status_code == 201, r.text
+        callers[name + WITH_API_TOKEN] = ({"Authorization": f"Bearer {r.json()['token']}"}, known)
     plan = requests_of(app, world, v)
     assert len({p.name for p in plan}) >= 60, "the route table looks truncated"
     before = await admin_snapshot(client, app, world, v)

@@ -30,9 +30,12 @@ from blink_api.evaluations.router import router as evaluations_router
 from blink_api.files.router import uploads_router
 from blink_api.forms.router import public_router as public_forms_router
 from blink_api.forms.router import submissions_router, templates_router
+from blink_api.identity import scopes
+from blink_api.identity.dependencies import API_TOKEN_SCHEME, token_scope, token_scopes_of
 from blink_api.identity.repository import signing_key
-from blink_api.identity.router import me_router
+from blink_api.identity.router import api_tokens_router, me_router
 from blink_api.identity.router import router as auth_router
+from blink_api.identity.scopes import RouteScope
 from blink_api.kit.capacity import Gate
 from blink_api.kit.config import Settings, get_settings
 from blink_api.kit.context import AppContext
@@ -76,33 +79,43 @@ Lists answer `{items, next_cursor}`: pass `next_cursor` as `cursor` until it is 
 # portal's sites).
 # Paths never overlap between routers, so the order changes nothing else; the documentation orders
 # its sections by TAGS instead.
-_ROUTERS_BY_TRAFFIC = (
-    tickets_router,
-    ticket_comments_router,
-    ticket_attachments_router,
-    attachments_router,
-    sites_router,
-    documents_router,
-    evaluations_router,
-    me_router,
-    auth_router,
-    uploads_router,
-    submissions_router,
-    public_forms_router,
-    templates_router,
-    ticket_types_router,
-    tenants_router,
-    customers_router,
-    customer_users_router,
-    employees_router,
-    groups_router,
-    outbox_router,
+#
+# Beside each router, the scope an API token needs for its routes (`identity.scopes`): the one place
+# it is declared. Reads need the family's `:read`, every other method its `:write`. None: the routes
+# are public (they say so themselves). A test walks the route table and holds every route to one rule.
+# Ticket attachments, site documents and evaluations are tickets (what they show is ticket data);
+# uploads are for forms (photos and signatures, employees only); the outbox is the queue outgoing
+# deliveries ride on, managed with webhooks; `/me` is any token's own identity; API tokens are managed
+# with a password log-in only, so no token can mint a wider or longer-lived one.
+_ROUTERS_BY_TRAFFIC: tuple[tuple[APIRouter, RouteScope | None], ...] = (
+    (tickets_router, scopes.TICKETS),
+    (ticket_comments_router, scopes.TICKETS),
+    (ticket_attachments_router, scopes.TICKETS),
+    (attachments_router, scopes.TICKETS),
+    (sites_router, scopes.SITES),
+    (documents_router, scopes.TICKETS),
+    (evaluations_router, scopes.TICKETS),
+    (me_router, scopes.SELF),
+    (auth_router, None),
+    (uploads_router, scopes.FORMS),
+    (submissions_router, scopes.FORMS),
+    (public_forms_router, None),
+    (templates_router, scopes.FORMS),
+    (ticket_types_router, scopes.MASTER_DATA),
+    (tenants_router, scopes.MASTER_DATA),
+    (customers_router, scopes.PORTAL),
+    (customer_users_router, scopes.PORTAL),
+    (employees_router, scopes.MASTER_DATA),
+    (groups_router, scopes.MASTER_DATA),
+    (api_tokens_router, scopes.PASSWORD_ONLY),
+    (outbox_router, scopes.WEBHOOKS),
 )
 
 # The sections of the API documentation, in reading order.
 TAGS = [
     {"name": "auth", "description": "Log in, set a password."},
     {"name": "me", "description": "The caller."},
+    {"name": "api-tokens", "description": "Tokens third-party systems call the API with, acting as you."},
     {"name": "tenants", "description": "Companies of the group (master data)."},
     {"name": "sites", "description": "Objects: the buildings served."},
     {"name": "ticket-types", "description": "Ticket types per tenant."},
@@ -125,8 +138,8 @@ TAGS = [
 
 def api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
-    for router in _ROUTERS_BY_TRAFFIC:
-        api.include_router(router)
+    for router, scope in _ROUTERS_BY_TRAFFIC:
+        api.include_router(router, dependencies=[] if scope is None else [token_scope(scope)])
     return api
 
 
@@ -352,6 +365,23 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         for operation in operations.values():
             if "application/json" in operation.get("requestBody", {}).get("content", {}):
                 operation["responses"].setdefault("415", unsupported)
+    # What an API token needs for each operation: its scope as the role of the `APIToken` requirement
+    # (OpenAPI allows role names for schemes other than OAuth2), no `APIToken` where tokens are refused,
+    # and the 403 a token lacking it gets.
+    rules = {rc.name: rule for rc in api_routes(app) for rule in token_scopes_of(rc.dependant)}
+    forbidden = problem_responses(403)[403]
+    for operations in document["paths"].values():
+        for method, operation in operations.items():
+            rule = rules.get(operation.get("operationId", ""))
+            if rule is None:
+                continue
+            needed = rule.needed(method.upper())
+            security = [r for r in operation.get("security", []) if API_TOKEN_SCHEME not in r]
+            if rule.tokens:
+                security.append({API_TOKEN_SCHEME: [needed] if needed else []})
+            operation["security"] = security
+            if needed or not rule.tokens:
+                operation["responses"].setdefault("403", forbidden)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     # Bodies documented by hand (read from JSON or multipart) still need their schema in components.
     for model in (Problem, FieldError, TicketCreate):

@@ -122,6 +122,9 @@ async def update_user(
         await identity.set_password_hash(ctx, user, body.password)
     elif "is_active" in changes and not user.is_active:
         user.token_version += 1
+    if "is_active" in changes and not user.is_active:
+        # Deactivation ends API tokens for good: a reactivated account makes new ones.
+        await identity_repo.delete_api_tokens_of(session, user.id)
     await flush_unique(session, _EMAIL_TAKEN)
     # A new password is a change even where the snapshot, which holds no password, stays the same.
     record_change(

@@ -204,6 +204,9 @@ async def update_employee(
         await identity.set_password_hash(ctx, employee, body.password)
     elif "is_active" in changes and not employee.is_active:
         employee.token_version += 1
+    if "is_active" in changes and not employee.is_active:
+        # Deactivation ends API tokens for good: a reactivated account makes new ones.
+        await identity_repo.delete_api_tokens_of(session, employee.id)
     await flush_unique(session, "An account with this e-mail address exists already.")
     return employee
 

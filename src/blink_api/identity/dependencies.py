@@ -4,33 +4,70 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi import Depends, Request, params
+from fastapi.dependencies.models import Dependant
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.identity import principals as policy
-from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal
-from blink_api.identity.repository import load_principal_row
+from blink_api.identity import repository as repo
+from blink_api.identity.principals import Credentials, CustomerUserPrincipal, EmployeePrincipal, Principal
+from blink_api.identity.repository import PrincipalRow
+from blink_api.identity.scopes import RouteScope
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import Unauthorized
-from blink_api.kit.tokens import Tokens
+from blink_api.kit.tokens import Tokens, hash_api_token, is_api_token, well_formed_api_token
 
 TOKEN_URL = "/api/v1/auth/token"
 
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+# The same header, documented a second time: Swagger UI's Authorize then takes a pasted API token
+# besides the password form. The token is read from `_bearer`.
+API_TOKEN_SCHEME = "APIToken"
+_api_token_scheme = HTTPBearer(
+    scheme_name=API_TOKEN_SCHEME,
+    bearerFormat="blk_…",
+    description="An API token (`POST /api/v1/api-tokens`), sent as `Authorization: Bearer blk_…`.",
+    auto_error=False,
+)
 
 
-async def get_principal(
-    request: Request, session: DbSession, token: Annotated[str | None, Depends(_bearer)]
-) -> Principal:
+async def get_credentials(
+    request: Request,
+    session: DbSession,
+    token: Annotated[str | None, Depends(_bearer)],
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_token_scheme)],
+) -> Credentials:
+    """Who is calling, from an access token (`POST /auth/token`) or an API token: either is read from
+    the database on every request, so a logged-out, deactivated, revoked or expired one ends at once
+    in every process."""
     if not token:
-        raise Unauthorized("Send a bearer token from POST /api/v1/auth/token.")
+        raise Unauthorized("Send a bearer token from POST /api/v1/auth/token, or an API token.")
+    if is_api_token(token):
+        return await _api_token_credentials(session, token)
     tokens: Tokens = request.app.state.context.tokens
     claims = tokens.read(token)
     if claims is None:
         raise Unauthorized("The access token is invalid or has expired.")
-    row = await load_principal_row(session, claims.account_id)
+    row = await repo.load_principal_row(session, claims.account_id)
     if row is None or not row.is_active or row.token_version != claims.token_version:
         raise Unauthorized("The access token is no longer valid; log in again.")
+    return Credentials(_principal(row))
+
+
+async def _api_token_credentials(session: AsyncSession, token: str) -> Credentials:
+    # A token of the wrong shape cannot exist: refused without a lookup.
+    found = (
+        await repo.find_api_token(session, hash_api_token(token)) if well_formed_api_token(token) else None
+    )
+    if found is None or not found.owner.is_active:
+        raise Unauthorized("The API token is invalid, revoked or expired.")
+    if found.stale:
+        await repo.touch_api_token(session, found.token_id)
+    return Credentials(_principal(found.owner), frozenset(found.scopes), found.token_id)
+
+
+def _principal(row: PrincipalRow) -> Principal:
     if row.kind == "employee":
         return EmployeePrincipal(
             id=row.id,
@@ -44,7 +81,45 @@ async def get_principal(
     return CustomerUserPrincipal(id=row.id, email=row.email, name=row.name, customer_id=row.customer_id)
 
 
+CurrentCredentials = Annotated[Credentials, Depends(get_credentials)]
+
+
+async def get_principal(credentials: CurrentCredentials) -> Principal:
+    return credentials.principal
+
+
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+class TokenScope:
+    """A route's rule for API tokens (`identity.scopes.RouteScope`), as the dependency that applies it.
+
+    Every authenticated route has exactly one, given where the application includes its router;
+    a password log-in passes untouched, an API token lacking the scope gets 403 naming it, before the
+    route looks anything up (so the answer is the same for every id).
+    """
+
+    def __init__(self, scope: RouteScope) -> None:
+        self.scope = scope
+
+    async def __call__(self, request: Request, credentials: CurrentCredentials) -> None:
+        if credentials.scopes is not None:
+            policy.ensure(self.scope.why_not(request.method, credentials.scopes))
+
+    def __repr__(self) -> str:
+        return f"TokenScope({self.scope})"
+
+
+def token_scope(scope: RouteScope) -> params.Depends:
+    return Depends(TokenScope(scope))
+
+
+def token_scopes_of(dependant: Dependant) -> list[RouteScope]:
+    """The API token rules a route's dependencies apply (exactly one on every authenticated route)."""
+    found = [dependant.call.scope] if isinstance(dependant.call, TokenScope) else []
+    for sub in dependant.dependencies:
+        found.extend(token_scopes_of(sub))
+    return found
 
 
 async def get_employee(principal: CurrentPrincipal) -> EmployeePrincipal:

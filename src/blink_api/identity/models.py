@@ -159,6 +159,27 @@ class PasswordToken(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class ApiToken(IdMixin, Base):
+    """A token a third-party system calls the API with, acting as its owner (see `identity.scopes`).
+
+    Only the hash of the secret is stored; `prefix` is what the owner recognises it by.
+    """
+
+    __tablename__ = "api_tokens"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Kept to the minute, not written on every request (see `identity.repository.touch_api_token`).
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __mapper_args__ = {"eager_defaults": True}
+
+
 class AppSecret(Base):
     """Secrets generated once and shared by every process (the token signing key when none is configured)."""
 

@@ -66,6 +66,16 @@ class CustomerUserPrincipal:
 Principal = EmployeePrincipal | CustomerUserPrincipal
 
 
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Who is calling, and how: with a password log-in (`scopes` None, nothing narrowed) or with an API
+    token acting as its owner (`principal`), narrowed to its `scopes`."""
+
+    principal: Principal
+    scopes: frozenset[str] | None = None
+    api_token_id: uuid.UUID | None = None
+
+
 # Policies: each returns the refusal reason, or None when the action is allowed.
 
 

@@ -1,4 +1,4 @@
-"""SQL for accounts, log-in throttling, set-password links and shared secrets."""
+"""SQL for accounts, API tokens, log-in throttling, set-password links and shared secrets."""
 
 from __future__ import annotations
 
@@ -6,13 +6,30 @@ import functools
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Uuid, bindparam, delete, false, func, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Interval,
+    Select,
+    String,
+    Uuid,
+    bindparam,
+    delete,
+    false,
+    func,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.identity.models import (
     Account,
+    ApiToken,
     CustomerUser,
     Employee,
     PasswordToken,
@@ -20,6 +37,7 @@ from blink_api.identity.models import (
     employee_permission_groups,
     employee_tenants,
 )
+from blink_api.identity.principals import EmployeePrincipal, Principal
 from blink_api.kit.compiled import DriverStatement, driver_connection
 
 
@@ -37,11 +55,9 @@ class PrincipalRow:
     permissions: list[str]
 
 
-@functools.cache
-def _principal_statement() -> DriverStatement:
+def _principal_select() -> Select[Any]:
     """The account with what its principal needs: an employee's tenants and permissions (empty arrays
-    for a customer user), a customer user's customer. Every authenticated request runs it, so on the
-    driver directly (see `blink_api.kit.compiled`); the account is `:account_id`."""
+    for a customer user), a customer user's customer. Narrowed by the caller to one account."""
     # Tables, not mapped classes: nothing here needs the mappers configured.
     accounts, employees, customer_users = Account.__table__, Employee.__table__, CustomerUser.__table__
     groups, members = PermissionGroup.__table__, employee_permission_groups
@@ -53,7 +69,7 @@ def _principal_statement() -> DriverStatement:
         .select_from(members.join(groups, groups.c.id == members.c.permission_group_id))
         .where(members.c.employee_id == accounts.c.id)
     )
-    return DriverStatement(
+    return (
         select(
             accounts.c.id,
             accounts.c.kind,
@@ -69,14 +85,128 @@ def _principal_statement() -> DriverStatement:
         .select_from(accounts)
         .outerjoin(employees, employees.c.id == accounts.c.id)
         .outerjoin(customer_users, customer_users.c.id == accounts.c.id)
-        .where(accounts.c.id == bindparam("account_id", type_=Uuid()))
     )
+
+
+@functools.cache
+def _principal_statement() -> DriverStatement:
+    """The principal of the account `:account_id`. Every request with an access token runs it, so on
+    the driver directly (see `blink_api.kit.compiled`)."""
+    accounts = Account.__table__
+    return DriverStatement(_principal_select().where(accounts.c.id == bindparam("account_id", type_=Uuid())))
 
 
 async def load_principal_row(session: AsyncSession, account_id: uuid.UUID) -> PrincipalRow | None:
     statement = _principal_statement()
     row = await statement.fetchrow(await driver_connection(session), {"account_id": account_id})
     return PrincipalRow(**row) if row else None
+
+
+# -- API tokens ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ApiTokenUse:
+    """An unexpired API token, found by its hash, and its owner's principal."""
+
+    owner: PrincipalRow
+    token_id: uuid.UUID
+    scopes: list[str]
+    # `last_used_at` lies further back than the granularity it is kept to (or was never set).
+    stale: bool
+
+
+@functools.cache
+def _api_token_statement() -> DriverStatement:
+    """The owner's principal and the token, in one round trip, for the unexpired token whose hash is
+    `:token_hash` (a unique index: the lookup costs the same whichever tokens exist). Expiry is judged
+    by the database's clock, like `last_used_at` is written."""
+    tokens, accounts = ApiToken.__table__, Account.__table__
+    touch_after = bindparam("touch_after", type_=Interval())
+    return DriverStatement(
+        _principal_select()
+        .add_columns(
+            tokens.c.id.label("token_id"),
+            tokens.c.scopes.label("token_scopes"),
+            or_(tokens.c.last_used_at.is_(None), tokens.c.last_used_at < func.now() - touch_after).label(
+                "token_stale"
+            ),
+        )
+        .join(tokens, tokens.c.account_id == accounts.c.id)
+        .where(
+            tokens.c.token_hash == bindparam("token_hash", type_=String()),
+            or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > func.now()),
+        )
+    )
+
+
+# `last_used_at` is kept to this granularity: written at most once a minute per token, not per request.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+async def find_api_token(session: AsyncSession, token_hash: str) -> ApiTokenUse | None:
+    statement = _api_token_statement()
+    row = await statement.fetchrow(
+        await driver_connection(session), {"token_hash": token_hash, "touch_after": LAST_USED_GRANULARITY}
+    )
+    if row is None:
+        return None
+    values = dict(row)
+    token_id, scopes, stale = values.pop("token_id"), values.pop("token_scopes"), values.pop("token_stale")
+    return ApiTokenUse(owner=PrincipalRow(**values), token_id=token_id, scopes=scopes, stale=stale)
+
+
+async def touch_api_token(session: AsyncSession, token_id: uuid.UUID) -> None:
+    """Set `last_used_at` in the request's transaction, unless another request holds the row: then that
+    one is setting it, and this one neither waits for it nor writes again."""
+    stale = or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < func.now() - LAST_USED_GRANULARITY)
+    locked = (
+        select(ApiToken.id)
+        .where(ApiToken.id == token_id, stale)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(ApiToken).where(ApiToken.id == locked).values(last_used_at=func.now()),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def api_token_scope(principal: Principal) -> ColumnElement[bool]:
+    """The API tokens a caller may see and revoke: its own; administrators' anyone's."""
+    if isinstance(principal, EmployeePrincipal) and principal.is_admin:
+        return true()
+    return ApiToken.account_id == principal.id
+
+
+def visible_api_tokens(principal: Principal, account_id: uuid.UUID) -> Select[tuple[ApiToken]]:
+    """The tokens of the account `account_id` the caller sees (none of another's, unless an admin)."""
+    return select(ApiToken).where(api_token_scope(principal), ApiToken.account_id == account_id)
+
+
+async def count_api_tokens(session: AsyncSession, account_id: uuid.UUID) -> int:
+    return await session.scalar(select(func.count()).where(ApiToken.account_id == account_id)) or 0
+
+
+async def add_api_token(session: AsyncSession, token: ApiToken) -> ApiToken:
+    session.add(token)
+    await session.flush()
+    return token
+
+
+async def delete_api_token(session: AsyncSession, principal: Principal, token_id: uuid.UUID) -> bool:
+    """Delete the token if the caller may see it; whether there was one to delete."""
+    deleted = await session.scalar(
+        delete(ApiToken)
+        .where(ApiToken.id == token_id, api_token_scope(principal))
+        .returning(ApiToken.id)
+        .execution_options(synchronize_session=False)
+    )
+    return deleted is not None
+
+
+async def delete_api_tokens_of(session: AsyncSession, account_id: uuid.UUID) -> None:
+    await session.execute(delete(ApiToken).where(ApiToken.account_id == account_id))
 
 
 async def get_account_by_email(session: AsyncSession, email: str) -> Account | None:

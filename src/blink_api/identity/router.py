@@ -1,15 +1,25 @@
-"""HTTP endpoints of log-in and identity."""
+"""HTTP endpoints of log-in, identity and API tokens."""
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from blink_api.identity import service
+from blink_api.identity import api_tokens, service
 from blink_api.identity.dependencies import CurrentPrincipal, Public
-from blink_api.identity.schemas import LoginForm, Me, PasswordSet, Token
+from blink_api.identity.schemas import (
+    ApiTokenCreate,
+    ApiTokenCreated,
+    ApiTokenRead,
+    LoginForm,
+    Me,
+    PasswordSet,
+    Token,
+)
 from blink_api.kit.context import Ctx
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import problem_responses
+from blink_api.kit.pagination import Page, Pagination
 from blink_api.kit.ratelimit import client_address, per_client, retry_after_responses
 
 router = APIRouter(tags=["auth"])
@@ -71,3 +81,50 @@ me_router = APIRouter(tags=["me"])
 @me_router.get("/me", name="me:read", responses=problem_responses(401), summary="Who am I")
 async def read_me(principal: CurrentPrincipal) -> Me:
     return service.me(principal)
+
+
+api_tokens_router = APIRouter(prefix="/api-tokens", tags=["api-tokens"])
+
+
+@api_tokens_router.post(
+    "",
+    name="api-tokens:create",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 409, 422),
+    summary="Create an API token for yourself",
+)
+async def create_api_token(
+    session: DbSession, principal: CurrentPrincipal, body: ApiTokenCreate
+) -> ApiTokenCreated:
+    """The token acts as you and never beyond: it sees what you see and may do what you may do, narrowed
+    to its `scopes` (a request outside them answers 403 naming the missing scope). Use it as
+    `Authorization: Bearer <token>`. `token` is shown in this answer only; only its hash is kept.
+    Revoking it, its expiry or your deactivation ends it on the very next request. Tokens are managed
+    with a password log-in only (403 for an API token). At most 50 per account (409 beyond)."""
+    return await api_tokens.create_api_token(session, principal, body)
+
+
+@api_tokens_router.get("", name="api-tokens:list", responses=problem_responses(401, 403, 422))
+async def list_api_tokens(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    page: Pagination,
+    account_id: Annotated[
+        uuid.UUID | None, Query(description="Administrators: the account whose tokens to list.")
+    ] = None,
+) -> Page[ApiTokenRead]:
+    """Your own tokens, newest first, never their secret; administrators list anyone's with
+    `account_id` (for anyone else, another account's list is empty)."""
+    return await api_tokens.list_api_tokens(session, principal, page, account_id)
+
+
+@api_tokens_router.delete(
+    "/{token_id}",
+    name="api-tokens:delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 422),
+    summary="Revoke an API token",
+)
+async def revoke_api_token(session: DbSession, principal: CurrentPrincipal, token_id: uuid.UUID) -> None:
+    """Your own tokens; administrators anyone's (another's answers 404 to everyone else)."""
+    await api_tokens.revoke_api_token(session, principal, token_id)

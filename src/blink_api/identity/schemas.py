@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Form
@@ -10,7 +11,8 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from blink_api.identity import password_policy
-from blink_api.kit.schema import RequestModel, Text
+from blink_api.identity.scopes import SCOPE_DESCRIPTIONS, SCOPES, Scope
+from blink_api.kit.schema import Instant, Name, RequestModel, ResponseModel, Text
 
 
 def _long_enough(password: str) -> str:
@@ -65,3 +67,41 @@ class LoginForm:
     ) -> None:
         self.username = username
         self.password = password
+
+
+# -- API tokens ------------------------------------------------------------------------------------
+
+_SCOPES_DESCRIPTION = (
+    "What the token may be used for; it never goes beyond what its owner may do. "
+    + " ".join(f"`{scope}`: {what}" for scope, what in SCOPE_DESCRIPTIONS.items())
+)
+
+
+class ApiTokenCreate(RequestModel):
+    name: Name = Field(description="What the token is for, e.g. the system that uses it.")
+    scopes: list[Scope] = Field(
+        min_length=1,
+        max_length=len(SCOPES),
+        description=_SCOPES_DESCRIPTION + " Customer users may hold only `tickets:read` and `tickets:write`.",
+    )
+    expires_at: Instant | None = Field(
+        default=None, description="When the token stops working (in the future); none: when it is revoked."
+    )
+
+
+class ApiTokenRead(ResponseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str = Field(
+        description="The beginning of the token, to recognise it by; the rest is never shown."
+    )
+    scopes: list[Scope]
+    expires_at: datetime | None
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        description="When the token was last used, to the minute (not updated more often)."
+    )
+
+
+class ApiTokenCreated(ApiTokenRead):
+    token: str = Field(description="The secret: shown in this answer only, never again. Keep it safe.")

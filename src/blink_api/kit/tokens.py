@@ -1,8 +1,9 @@
-"""Signed access tokens (JWT) and the single-use tokens of set-password links."""
+"""Signed access tokens (JWT), the single-use tokens of set-password links, and API token secrets."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 import uuid
@@ -77,4 +78,34 @@ def new_link_token() -> tuple[str, str]:
 
 
 def hash_link_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# API tokens carry a prefix of their own: a JWT never starts with it, so a bearer token says which
+# kind it is without a lookup, and secret scanners can recognise a leaked one.
+API_TOKEN_PREFIX = "blk_"
+# 32 random bytes, URL-safe base64 without padding: 256 bits nobody can guess.
+_API_TOKEN = re.compile(rf"{API_TOKEN_PREFIX}[A-Za-z0-9_-]{{43}}")
+# What a token's owner is shown to recognise it: the prefix and the first 8 characters of the secret.
+API_TOKEN_SHOWN = len(API_TOKEN_PREFIX) + 8
+
+
+def new_api_token() -> tuple[str, str]:
+    """A new API token and the hash under which it is stored (the token itself never is)."""
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return token, hash_api_token(token)
+
+
+def is_api_token(token: str) -> bool:
+    """Whether a bearer token is meant as an API token (rather than an access token)."""
+    return token.startswith(API_TOKEN_PREFIX)
+
+
+def well_formed_api_token(token: str) -> bool:
+    return _API_TOKEN.fullmatch(token) is not None
+
+
+def hash_api_token(token: str) -> str:
+    # The secret is random and long, so a fast hash is enough: nothing can be guessed from it, and a
+    # lookup by this hash (a unique index) takes the same time whichever tokens exist.
     return hashlib.sha256(token.encode()).hexdigest()
