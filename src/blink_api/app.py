@@ -69,7 +69,9 @@ API_PREFIX = "/api/v1"
 DESCRIPTION = """
 Tickets, customer portal and inspection forms for facility-services companies.
 
-Log in with **Authorize** (e-mail and password); every error is an RFC 9457 problem document.
+Log in with **Authorize** (e-mail and password), or paste an API token there (`POST /api/v1/api-tokens`:
+it acts as you, narrowed to its scopes; each operation names the scope it needs under `APIToken`).
+Every error is an RFC 9457 problem document.
 Lists answer `{items, next_cursor}`: pass `next_cursor` as `cursor` until it is null.
 """
 
