@@ -38,9 +38,10 @@ async def get_credentials(
     token: Annotated[str | None, Depends(_bearer)],
     _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_token_scheme)],
 ) -> Credentials:
-    """Who is calling, from an access token (`POST /auth/token`) or an API token: either is read from
-    the database on every request, so a logged-out, deactivated, revoked or expired one ends at once
-    in every process."""
+    """Who is calling, from an access token (`POST /auth/token`) or an API token (told apart by its
+    prefix). Both are checked against the database on every request, nothing remembered: an access
+    token after a password change or deactivation, an API token revoked, expired or of a deactivated
+    owner, ends on the next request in every process."""
     if not token:
         raise Unauthorized("Send a bearer token from POST /api/v1/auth/token, or an API token.")
     if is_api_token(token):
@@ -64,7 +65,7 @@ async def _api_token_credentials(session: AsyncSession, token: str) -> Credentia
         raise Unauthorized("The API token is invalid, revoked or expired.")
     if found.stale:
         await repo.touch_api_token(session, found.token_id)
-    return Credentials(_principal(found.owner), frozenset(found.scopes), found.token_id)
+    return Credentials(_principal(found.owner), frozenset(found.scopes))
 
 
 def _principal(row: PrincipalRow) -> Principal:

@@ -73,7 +73,6 @@ class Credentials:
 
     principal: Principal
     scopes: frozenset[str] | None = None
-    api_token_id: uuid.UUID | None = None
 
 
 # Policies: each returns the refusal reason, or None when the action is allowed.

@@ -104,6 +104,9 @@ async def load_principal_row(session: AsyncSession, account_id: uuid.UUID) -> Pr
 
 # -- API tokens ------------------------------------------------------------------------------------
 
+# `last_used_at` is kept to this granularity: written at most once a minute per token, not per request.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
 
 @dataclass(frozen=True, slots=True)
 class ApiTokenUse:
@@ -138,10 +141,6 @@ def _api_token_statement() -> DriverStatement:
             or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > func.now()),
         )
     )
-
-
-# `last_used_at` is kept to this granularity: written at most once a minute per token, not per request.
-LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
 async def find_api_token(session: AsyncSession, token_hash: str) -> ApiTokenUse | None:
