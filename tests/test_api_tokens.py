@@ -90,6 +90,19 @@ async def test_the_secret_is_shown_once_and_stored_only_as_its_hash(client, worl
     assert other["token"] != secret and other["prefix"] != created["prefix"]
 
 
+async def test_the_answer_with_the_secret_is_kept_by_no_cache(client, world):
+    r = await client.post(
+        TOKENS, headers=world.employee_a.headers, json={"name": "BI", "scopes": ["tickets:read"]}
+    )
+    assert r.status_code == 201, r.text
+    assert r.headers["cache-control"] == "no-store" and r.headers["pragma"] == "no-cache"
+    created = r.json()
+    assert r.headers["location"] == f"{TOKENS}/{created['id']}"
+    read = await client.get(r.headers["location"], headers=world.employee_a.headers)
+    assert read.status_code == 200, read.text
+    assert read.json() == {key: value for key, value in created.items() if key != "token"}
+
+
 async def test_a_token_acts_as_its_owner(client, world):
     _, headers = await make_token(client, world.employee_a, ["tickets:read"])
     with_token = await client.get(f"{API}/me", headers=headers)
@@ -185,6 +198,7 @@ async def test_others_tokens_are_listed_to_administrators_only(client, world):
 async def test_someone_elses_token_cannot_be_revoked_and_keeps_working(client, world):
     theirs, headers = await make_token(client, world.customer_user_x, ["tickets:read"])
     for caller in (world.employee_a, world.employee_b, world.customer_user_x2, world.customer_user_y):
+        assert_problem(await client.get(f"{TOKENS}/{theirs['id']}", headers=caller.headers), 404)
         r = await client.delete(f"{TOKENS}/{theirs['id']}", headers=caller.headers)
         assert_problem(r, 404)
     assert_problem(
@@ -195,6 +209,8 @@ async def test_someone_elses_token_cannot_be_revoked_and_keeps_working(client, w
 
 async def test_an_administrator_revokes_anyones_token(client, world):
     theirs, headers = await make_token(client, world.customer_user_x, ["tickets:read"])
+    r = await client.get(f"{TOKENS}/{theirs['id']}", headers=world.admin.headers)
+    assert r.status_code == 200 and r.json()["name"] == theirs["name"] and "token" not in r.json()
     r = await client.delete(f"{TOKENS}/{theirs['id']}", headers=world.admin.headers)
     assert r.status_code == 204, r.text
     assert_unauthorized(await client.get(f"{API}/me", headers=headers))
@@ -397,7 +413,8 @@ async def test_an_employee_may_ask_for_any_scope_but_never_gets_beyond_itself(cl
 
 async def test_tokens_are_managed_with_a_password_log_in_only(client, world):
     created, headers = await make_token(client, world.admin, list(SCOPES))
-    for method, path in (("POST", TOKENS), ("GET", TOKENS), ("DELETE", f"{TOKENS}/{created['id']}")):
+    one = f"{TOKENS}/{created['id']}"
+    for method, path in (("POST", TOKENS), ("GET", TOKENS), ("GET", one), ("DELETE", one)):
         body = {"name": "Nachschub", "scopes": list(SCOPES)} if method == "POST" else None
         r = await client.request(method, path, headers=headers, json=body)
         assert "password" in assert_problem(r, 403)["detail"]

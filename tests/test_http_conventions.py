@@ -130,6 +130,12 @@ async def _public_submission(client, world, ctx):
     ), manager.headers
 
 
+async def _api_token(client, world, ctx):
+    headers = world.customer_user_x.headers
+    body = {"name": "CAFM", "scopes": ["tickets:read"]}
+    return await client.post(f"{API}/api-tokens", headers=headers, json=body), headers
+
+
 # Every operation that answers 201, and how to call it; the caller's headers read what it created.
 CREATORS: dict[str, Create] = {
     "tickets:create": _ticket,
@@ -146,6 +152,7 @@ CREATORS: dict[str, Create] = {
     "form-templates:create": _template,
     "form-submissions:create": _submission,
     "public-forms:submit": _public_submission,
+    "api-tokens:create": _api_token,
 }
 
 

@@ -53,7 +53,7 @@ OWN_SPACE = {"uploads:create"}
 # Everyone makes API tokens for itself (and only for itself).
 OWN_FOR_EVERYONE = {"api-tokens:create"}
 # API tokens are managed with a password log-in only: every API token is refused (403).
-PASSWORD_ONLY = {"api-tokens:create", "api-tokens:list", "api-tokens:delete"}
+PASSWORD_ONLY = {"api-tokens:create", "api-tokens:list", "api-tokens:read", "api-tokens:delete"}
 # Callers whose name ends so use an API token of their own holding every scope they may hold: a token
 # acts as its owner and never beyond, so it is answered exactly like its owner's log-in (except where
 # tokens are refused altogether).
@@ -72,6 +72,7 @@ LISTS_FOR_EMPLOYEES = {
 # 404, exactly like a resource that does not exist.
 SCOPED_FOR_EVERYONE = {
     "api-tokens:delete",
+    "api-tokens:read",
     "attachments:content",
     "attachments:delete",
     "documents:list",

@@ -14,6 +14,7 @@ from blink_api.identity.schemas import ApiTokenCreate, ApiTokenCreated, ApiToken
 from blink_api.identity.scopes import SCOPES, why_not_hold
 from blink_api.kit.errors import Conflict, Invalid, NotFound
 from blink_api.kit.pagination import Page, PageParams, paginate
+from blink_api.kit.rows import one_or_404
 from blink_api.kit.tokens import API_TOKEN_SHOWN, new_api_token
 
 # Tokens one account may hold at once: enough for every system it connects, not a store for floods.
@@ -58,6 +59,12 @@ async def list_api_tokens(
     stmt = repo.visible_api_tokens(principal, account_id or principal.id)
     rows, cursor = await paginate(session, stmt, page, created_at=ApiToken.created_at, id_=ApiToken.id)
     return Page[ApiTokenRead](items=[ApiTokenRead.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+async def get_api_token(session: AsyncSession, principal: Principal, token_id: uuid.UUID) -> ApiTokenRead:
+    return ApiTokenRead.model_validate(
+        await one_or_404(session, repo.api_token_by_id(principal, token_id), "API token")
+    )
 
 
 async def revoke_api_token(session: AsyncSession, principal: Principal, token_id: uuid.UUID) -> None:

@@ -183,6 +183,10 @@ def visible_api_tokens(principal: Principal, account_id: uuid.UUID) -> Select[tu
     return select(ApiToken).where(api_token_scope(principal), ApiToken.account_id == account_id)
 
 
+def api_token_by_id(principal: Principal, token_id: uuid.UUID) -> Select[tuple[ApiToken]]:
+    return select(ApiToken).where(ApiToken.id == token_id, api_token_scope(principal))
+
+
 async def count_api_tokens(session: AsyncSession, account_id: uuid.UUID) -> int:
     return await session.scalar(select(func.count()).where(ApiToken.account_id == account_id)) or 0
 

@@ -17,6 +17,7 @@ from blink_api.identity.schemas import (
     Token,
 )
 from blink_api.kit.context import Ctx
+from blink_api.kit.created import created_responses, location
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import problem_responses
 from blink_api.kit.pagination import Page, Pagination
@@ -90,18 +91,30 @@ api_tokens_router = APIRouter(prefix="/api-tokens", tags=["api-tokens"])
     "",
     name="api-tokens:create",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 409, 422),
+    responses={
+        **created_responses(
+            "The new token (`GET /api-tokens/{token_id}`), without its secret.", **_NO_STORE_HEADERS
+        ),
+        **problem_responses(401, 403, 409, 422),
+    },
     summary="Create an API token for yourself",
 )
 async def create_api_token(
-    session: DbSession, principal: CurrentPrincipal, body: ApiTokenCreate
+    session: DbSession,
+    principal: CurrentPrincipal,
+    body: ApiTokenCreate,
+    request: Request,
+    response: Response,
 ) -> ApiTokenCreated:
     """The token acts as you and never beyond: it sees what you see and may do what you may do, narrowed
     to its `scopes` (a request outside them answers 403 naming the missing scope). Use it as
     `Authorization: Bearer <token>`. `token` is shown in this answer only; only its hash is kept.
     Revoking it, its expiry or your deactivation ends it on the very next request. Tokens are managed
     with a password log-in only (403 for an API token). At most 50 per account (409 beyond)."""
-    return await api_tokens.create_api_token(session, principal, body)
+    created = await api_tokens.create_api_token(session, principal, body)
+    response.headers.update(_NO_STORE)
+    response.headers["Location"] = location(request, "api-tokens:read", token_id=created.id)
+    return created
 
 
 @api_tokens_router.get("", name="api-tokens:list", responses=problem_responses(401, 403, 422))
@@ -116,6 +129,14 @@ async def list_api_tokens(
     """Your own tokens, newest first, never their secret; administrators list anyone's with
     `account_id` (for anyone else, another account's list is empty)."""
     return await api_tokens.list_api_tokens(session, principal, page, account_id)
+
+
+@api_tokens_router.get("/{token_id}", name="api-tokens:read", responses=problem_responses(401, 403, 404, 422))
+async def read_api_token(
+    session: DbSession, principal: CurrentPrincipal, token_id: uuid.UUID
+) -> ApiTokenRead:
+    """Your own tokens; administrators anyone's (another's answers 404 to everyone else). Never the secret."""
+    return await api_tokens.get_api_token(session, principal, token_id)
 
 
 @api_tokens_router.delete(
