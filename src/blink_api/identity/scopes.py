@@ -25,13 +25,17 @@ SCOPES: Final[tuple[Scope, ...]] = get_args(Scope)
 
 SCOPE_DESCRIPTIONS: Final[dict[Scope, str]] = {
     "tickets:read": "Tickets, comments, attachments, history; sites, site documents and evaluations.",
-    "tickets:write": "Create and change tickets, comments and attachments.",
+    "tickets:write": "Create and change tickets, comments and attachments (covers `tickets:read`).",
     "forms:read": "Form templates and form submissions.",
-    "forms:write": "Create and change form templates and submissions; uploads for them.",
+    "forms:write": (
+        "Create and change form templates and submissions; uploads for them (covers `forms:read`)."
+    ),
     "master-data:read": "Tenants, ticket types, employees, permission groups.",
-    "master-data:write": "Change tenants, sites, ticket types, employees, permission groups.",
+    "master-data:write": (
+        "Change tenants, sites, ticket types, employees, permission groups (covers `master-data:read`)."
+    ),
     "portal:read": "Customer portal configuration: customers, customer users, their settings.",
-    "portal:write": "Change the customer portal configuration.",
+    "portal:write": "Change the customer portal configuration (covers `portal:read`).",
     "webhooks:manage": "Webhooks and the outbox of outgoing deliveries.",
 }
 
@@ -39,6 +43,15 @@ SCOPE_DESCRIPTIONS: Final[dict[Scope, str]] = {
 CUSTOMER_USER_SCOPES: Final[frozenset[Scope]] = frozenset({"tickets:read", "tickets:write"})
 
 _READS = frozenset({"GET", "HEAD"})
+
+
+def satisfying(scope: str) -> frozenset[str]:
+    """The scopes that cover `scope`: itself, and for a family's `:read` its `:write` as well (a token
+    that may change tickets may read them, as an integration that writes must read what it wrote)."""
+    family, _, action = scope.partition(":")
+    if action == "read" and f"{family}:write" in SCOPES:
+        return frozenset({scope, f"{family}:write"})
+    return frozenset({scope})
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +74,7 @@ class RouteScope:
         if not self.tokens:
             return "API tokens cannot do this; log in with a password."
         needed = self.needed(method)
-        if needed is not None and needed not in held:
+        if needed is not None and not satisfying(needed) & held:
             return f"The API token lacks the scope '{needed}'."
         return None
 
