@@ -557,6 +557,7 @@ EXPECTED_SCOPES: dict[str, tuple[str | None, str | None]] = {
     "customers": ("portal:read", "portal:write"),
     "customer-users": ("portal:read", "portal:write"),
     "outbox": ("webhooks:manage", "webhooks:manage"),
+    "webhooks": ("webhooks:manage", "webhooks:manage"),
     # Any token: the caller's own identity.
     "me": (None, None),
 }

@@ -136,6 +136,12 @@ async def _api_token(client, world, ctx):
     return await client.post(f"{API}/api-tokens", headers=headers, json=body), headers
 
 
+async def _webhook(client, world, ctx):
+    # A public address literal: checked without resolving anything, and no worker runs here.
+    body = {"url": "https://93.184.216.34/hook", "events": ["ticket.created"]}
+    return await client.post(f"{API}/webhooks", headers=world.admin.headers, json=body), world.admin.headers
+
+
 # Every operation that answers 201, and how to call it; the caller's headers read what it created.
 CREATORS: dict[str, Create] = {
     "tickets:create": _ticket,
@@ -153,6 +159,7 @@ CREATORS: dict[str, Create] = {
     "form-submissions:create": _submission,
     "public-forms:submit": _public_submission,
     "api-tokens:create": _api_token,
+    "webhooks:create": _webhook,
 }
 
 

@@ -251,6 +251,12 @@ def bodies(world: World, v: Victim) -> dict[str, list[Call]]:
         "form-submissions:complete": [Call()],
         "public-forms:submit": [Call(json={"answers": {}})],
         "api-tokens:create": [Call(json={"name": "Eindringling", "scopes": ["tickets:read"]})],
+        "webhooks:create": [
+            Call(json={"url": "https://93.184.216.34/abgezweigt", "events": ["ticket.created"]})
+        ],
+        "webhooks:update": [Call(json={"url": "https://93.184.216.34/umgeleitet"})],
+        "webhooks:retry_delivery": [Call()],
+        "webhooks:ping": [Call()],
     }
 
 
@@ -270,6 +276,18 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         assert r.status_code == (200 if changes else 201), r.text
         return r.json()
 
+    # The company's ERP subscribes to ticket events (a public address literal; no worker runs here).
+    webhook = await ok(
+        await client.post(
+            f"{API}/webhooks",
+            headers=admin,
+            json={
+                "url": "https://93.184.216.34/VICTIM-HOOK-5a1e",
+                "events": ["ticket.created", "ticket.comment_added"],
+                "customer_ids": [str(world.customer_x.id)],
+            },
+        )
+    )
     await ok(
         await client.put(
             f"{API}/customers/{world.customer_x.id}/ticket-settings",
@@ -422,6 +440,11 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
                 )
             ).scalar_one()
         )
+        delivery_id = str(
+            (
+                await s.execute(text("SELECT id FROM webhook_deliveries ORDER BY created_at, id LIMIT 1"))
+            ).scalar_one()
+        )
 
     params = {
         "ticket_id": [tid, doc_ticket["id"], closed["id"]],
@@ -438,6 +461,8 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         "template_id": [template["id"]],
         "submission_id": [submission["id"]],
         "token_id": [api_token["id"]],
+        "webhook_id": [webhook["id"]],
+        "delivery_id": [delivery_id],
         # Public routes are called harmlessly: a documentation asset, a form link that does not exist.
         "filename": ["swagger-ui.css"],
         "token": ["kein-gueltiger-link-0000"],
@@ -449,6 +474,7 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         "VICTIM-",
         api_token["token"],
         api_token["prefix"],
+        webhook["secret"],
         "victim-tresor-plan.txt",
         "victim-zertifikat.pdf",
         "Tresorcode",

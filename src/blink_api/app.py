@@ -61,6 +61,8 @@ from blink_api.ticket_types.router import router as ticket_types_router
 from blink_api.tickets.comment_router import router as ticket_comments_router
 from blink_api.tickets.router import router as tickets_router
 from blink_api.tickets.schemas import TicketCreate
+from blink_api.webhooks.delivery import WebhookWorker
+from blink_api.webhooks.router import router as webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,7 @@ _ROUTERS_BY_TRAFFIC: tuple[tuple[APIRouter, RouteScope | None], ...] = (
     (employees_router, scopes.MASTER_DATA),
     (groups_router, scopes.MASTER_DATA),
     (api_tokens_router, scopes.PASSWORD_ONLY),
+    (webhooks_router, scopes.WEBHOOKS),
     (outbox_router, scopes.WEBHOOKS),
 )
 
@@ -133,6 +136,10 @@ TAGS = [
     {"name": "form-templates", "description": "Inspection form templates."},
     {"name": "form-submissions", "description": "Filled inspection forms."},
     {"name": "public-forms", "description": "Forms filled through a public link."},
+    {
+        "name": "webhooks",
+        "description": "Signed HTTP calls to other systems when things happen (administrators).",
+    },
     {"name": "outbox", "description": "Mail delivery (administrators)."},
     {"name": "system", "description": "Health and metrics."},
 ]
@@ -286,20 +293,27 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
         stop = asyncio.Event()
-        worker_task = worker_db = None
+        worker_task = webhook_task = worker_db = webhook_db = None
         if settings.embedded_worker:
             # Connections of its own: requests exhausting their pool never stop the mail.
             worker_db = DeliveryWorker.database_for(db.url, settings)
             worker = DeliveryWorker(worker_db, settings, on_outcome=lambda o: metrics.mails.labels(o).inc())
             worker_task = asyncio.create_task(worker.run(stop))
+            # A task of its own: a slow receiver never holds up the mail.
+            webhook_db = WebhookWorker.database_for(db.url, settings)
+            webhook_task = asyncio.create_task(WebhookWorker(webhook_db, settings).run(stop))
         try:
             yield
         finally:
             stop.set()
             if worker_task is not None:
                 await worker_task
+            if webhook_task is not None:
+                await webhook_task
             if worker_db is not None:
                 await worker_db.dispose()
+            if webhook_db is not None:
+                await webhook_db.dispose()
             await ctx.storage.close()
             if database is None:
                 await db.dispose()

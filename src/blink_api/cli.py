@@ -76,11 +76,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from blink_api.kit.db import resolve_database_url
     from blink_api.notifications.delivery import DeliveryWorker
+    from blink_api.webhooks.delivery import WebhookWorker
 
     settings = get_settings()
 
     async def run() -> None:
         database = DeliveryWorker.database_for(resolve_database_url(settings), settings)
+        webhooks_db = WebhookWorker.database_for(resolve_database_url(settings), settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         # Finish the mails in hand on SIGTERM/SIGINT (event-loop signal handlers exist on POSIX only).
@@ -88,9 +90,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
         try:
-            await DeliveryWorker(database, settings).run(stop, poll_seconds=args.poll_seconds)
+            await asyncio.gather(
+                DeliveryWorker(database, settings).run(stop, poll_seconds=args.poll_seconds),
+                WebhookWorker(webhooks_db, settings).run(stop, poll_seconds=args.poll_seconds),
+            )
         finally:
             await database.dispose()
+            await webhooks_db.dispose()
 
     asyncio.run(run())
     return 0
@@ -157,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--migrate", action="store_true", help="migrate the database first")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("worker", help="deliver queued e-mail (when BLINK_EMBEDDED_WORKER=false)")
+    p = sub.add_parser("worker", help="deliver queued e-mail and webhooks (when BLINK_EMBEDDED_WORKER=false)")
     p.add_argument("--poll-seconds", type=float, default=1.0)
     p.set_defaults(func=cmd_worker)
 

@@ -19,6 +19,7 @@ from blink_api.notifications.models import OutboxMessage
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
 from blink_api.tickets.models import Ticket, TicketComment, TicketEvent
+from blink_api.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
     "Account",
@@ -45,4 +46,6 @@ __all__ = [
     "TicketComment",
     "TicketEvent",
     "TicketType",
+    "Webhook",
+    "WebhookDelivery",
 ]

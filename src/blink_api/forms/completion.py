@@ -23,6 +23,7 @@ from blink_api.identity.models import Account
 from blink_api.identity.principals import EmployeePrincipal, Principal
 from blink_api.kit.context import AppContext
 from blink_api.kit.errors import Invalid
+from blink_api.notifications.events import Event, publish
 from blink_api.ticket_types.models import TicketType
 from blink_api.tickets import service as tickets
 from blink_api.tickets.models import Ticket
@@ -80,6 +81,7 @@ async def complete(
     for element, ticket in raised:
         if element.attach_pdf:
             await _attach(ctx, session, principal, ticket.id, name, document)
+    await publish(session, Event("form_submission.completed", site.id, submission))
 
 
 async def store_pdf(ctx: AppContext, submission: FormSubmission, data: bytes) -> None:
@@ -103,6 +105,9 @@ async def _attach(
     )
     tickets.record_attachment(session, principal.id, attachment, "attachment_added")
     await session.flush()
+    site_id = await session.scalar(select(Ticket.site_id).where(Ticket.id == ticket_id))
+    assert site_id is not None
+    await publish(session, Event("ticket.attachment_added", site_id, attachment))
 
 
 async def _read_all(ctx: AppContext, key: str) -> bytes:

@@ -143,6 +143,11 @@ class Settings(BaseSettings):
     storage_url: str = Field(default="file://.data/files", validation_alias=_env("STORAGE_URL"))
     s3_endpoint_url: str | None = Field(default=None, validation_alias=_env("S3_ENDPOINT_URL"))
     embedded_worker: bool = Field(default=True, validation_alias=_env("BLINK_EMBEDDED_WORKER"))
+    # Webhooks reach only public `https` addresses; true lets them reach local and private ones over
+    # `http` too (development, tests).
+    webhook_allow_private_networks: bool = Field(
+        default=False, validation_alias=_env("BLINK_WEBHOOK_ALLOW_PRIVATE_NETWORKS")
+    )
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024, validation_alias=_env("BLINK_MAX_BODY_BYTES"))
     max_upload_bytes: int = Field(

@@ -13,6 +13,7 @@ from blink_api.identity.scope import sees_internal_notes
 from blink_api.kit.config import Settings
 from blink_api.kit.errors import NotFound
 from blink_api.kit.pagination import Page, PageParams, paginate
+from blink_api.notifications.events import Event, publish
 from blink_api.tickets import notifications as notify
 from blink_api.tickets import policy
 from blink_api.tickets import repository as repo
@@ -88,6 +89,7 @@ async def add_comment(
     await notify.comment_added(session, settings, ticket, principal, body.body, body.internal)
     await session.flush()
     _, comment = await get_comment(session, principal, ticket.id, comment.id)
+    await publish(session, Event("ticket.comment_added", ticket.site_id, comment))
     return ticket, comment
 
 

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -20,6 +21,7 @@ from blink_api.kit.config import Settings
 from blink_api.kit.errors import Invalid, NotFound, PreconditionFailed
 from blink_api.kit.pagination import Page, PageParams, page_json, page_of, paginate
 from blink_api.kit.storage import Storage
+from blink_api.notifications.events import Event, publish
 from blink_api.ticket_types.models import TicketType
 from blink_api.tickets import customer_view, policy
 from blink_api.tickets import notifications as notify
@@ -121,7 +123,9 @@ async def create_ticket(
     await repo.refresh_search(session, ticket.id)
     await notify.ticket_created(session, settings, ticket, principal)
     await session.flush()
-    return await get_ticket(session, principal, ticket.id)
+    ticket = await get_ticket(session, principal, ticket.id)
+    await publish(session, Event("ticket.created", ticket.site_id, ticket))
+    return ticket
 
 
 def parse_if_match(value: str | None) -> int | None:
@@ -192,9 +196,13 @@ async def update_ticket(
         raise PreconditionFailed("The ticket was changed meanwhile; reload it and try again.") from exc
     if {"title", "description"} & changes.keys():
         await repo.refresh_search(session, ticket.id)
-    if changes.get("status", (None, None))[1] == "closed":
+    closed = changes.get("status", (None, None))[1] == "closed"
+    if closed:
         await notify.ticket_closed(session, settings, ticket, principal)
     await session.refresh(ticket, ["updated_at", "version"])
+    await publish(session, Event("ticket.updated", ticket.site_id, ticket))
+    if closed:
+        await publish(session, Event("ticket.closed", ticket.site_id, ticket))
     return ticket
 
 
@@ -242,6 +250,10 @@ async def attach_files(
     for attachment in stored:
         record_attachment(session, principal.id, attachment, "attachment_added")
     await session.flush()
+    site_id = await session.scalar(select(Ticket.site_id).where(Ticket.id == ticket_id))
+    assert site_id is not None
+    for attachment in stored:
+        await publish(session, Event("ticket.attachment_added", site_id, attachment))
     return stored
 
 
