@@ -27,6 +27,7 @@ from blink_api.tickets import service as tickets
 from blink_api.webhooks import addresses, signing
 from blink_api.webhooks.delivery import WebhookPolicy, WebhookWorker
 from blink_api.webhooks.models import WebhookDelivery
+from tests.forms_helpers import make_manager, published, submit, template_body, ticket_element
 from tests.kit import API, assert_problem, new_ticket
 from tests.smtp import eventually
 
@@ -567,3 +568,43 @@ async def test_a_slow_receiver_does_not_hold_up_another(
             await task
     finally:
         await slow.stop()
+
+
+async def test_attachments_and_form_completions_are_delivered(
+    client, world, database, ctx, allow_private, receiver
+):
+    await subscribe(
+        client,
+        world,
+        receiver,
+        ["ticket.created", "ticket.attachment_added", "form_submission.completed"],
+    )
+    manager = await make_manager(ctx, world)
+    template = await published(client, manager, template_body([ticket_element(world.type_a.id)]))
+    r = await submit(client, manager, template["id"], world.site_a1.id, {"nachreinigung": {}}, complete=True)
+    assert r.status_code == 201, r.text
+    submission = r.json()
+    (ticket_id,) = submission["ticket_ids"]
+    r = await client.post(
+        f"{API}/tickets/{ticket_id}/attachments",
+        headers=world.employee_a.headers,
+        files=[("files", ("notiz.txt", b"Schluessel beim Hausmeister", "text/plain"))],
+    )
+    assert r.status_code == 201, r.text
+    added = r.json()["items"][0]
+
+    await drain(WebhookWorker(database, ctx.settings, policy=fast()))
+    got = [json.loads(x.body) for x in receiver.received]
+    assert [p["type"] for p in got] == [
+        "ticket.created",
+        "ticket.attachment_added",  # the filled form's PDF
+        "form_submission.completed",
+        "ticket.attachment_added",
+    ]
+    assert all(x.verified for x in receiver.received)
+    assert got[0]["data"]["id"] == ticket_id
+    assert got[1]["data"]["ticket_id"] == ticket_id and got[1]["data"]["content_type"] == "application/pdf"
+    admin_view = await client.get(f"{API}/form-submissions/{submission['id']}", headers=world.admin.headers)
+    assert admin_view.status_code == 200, admin_view.text
+    assert got[2]["data"] == admin_view.json()
+    assert got[3]["data"] == added
