@@ -331,13 +331,12 @@ async def test_a_ticket_event_is_delivered_signed_with_the_resource_as_an_admin_
     assert r.status_code == 200, r.text
 
     await drain(WebhookWorker(database, ctx.settings, policy=fast()))
-    assert [json.loads(x.body)["type"] for x in receiver.received] == [
-        "ticket.created",
-        "ticket.comment_added",
-        "ticket.closed",
-    ]
+    # Deliveries to one receiver may run side by side: they are matched by type, not arrival order.
+    arrived = {json.loads(x.body)["type"]: x for x in receiver.received}
+    assert len(receiver.received) == 3
+    assert set(arrived) == {"ticket.created", "ticket.comment_added", "ticket.closed"}
     assert all(x.verified for x in receiver.received)
-    first = receiver.received[0]
+    first = arrived["ticket.created"]
     payload = json.loads(first.body)
     assert set(payload) == {"id", "type", "created_at", "data"}
     assert first.headers["webhook-id"] == payload["id"]
@@ -346,9 +345,9 @@ async def test_a_ticket_event_is_delivered_signed_with_the_resource_as_an_admin_
     admin_view = (await client.get(f"{API}/tickets/{ticket['id']}", headers=world.admin.headers)).json()
     assert payload["data"]["id"] == ticket["id"] and set(payload["data"]) == set(admin_view)
     assert payload["data"]["status"] == "open"
-    assert json.loads(receiver.received[2].body)["data"] == admin_view
+    assert json.loads(arrived["ticket.closed"].body)["data"] == admin_view
     # Administrators see internal notes: so does the webhook.
-    assert json.loads(receiver.received[1].body)["data"] == comment
+    assert json.loads(arrived["ticket.comment_added"].body)["data"] == comment
 
     log = await deliveries(client, world, hook["id"])
     assert {d["status"] for d in log} == {"delivered"} and {d["attempts"] for d in log} == {1}
@@ -479,14 +478,15 @@ async def test_a_receiver_that_does_not_answer_in_time_is_tried_again(
     client, world, database, ctx, allow_private, receiver
 ):
     hook = await subscribe(client, world, receiver, ["ticket.created"])
-    receiver.delay = 2.0
+    receiver.delay = 5.0
     await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     worker = WebhookWorker(
         database, ctx.settings, policy=fast(total_timeout_seconds=0.3, backoff_base_seconds=60)
     )
     started = time.monotonic()
     assert await worker.run_once() == 1
-    assert time.monotonic() - started < 1.5
+    # Given up long before the receiver would have answered.
+    assert time.monotonic() - started < receiver.delay / 2
     (log,) = await deliveries(client, world, hook["id"])
     assert log["status"] == "pending" and log["attempts"] == 1 and log["last_status_code"] is None
     assert "0.3 s" in log["last_error"] and log["next_attempt_at"] is not None
@@ -550,7 +550,7 @@ async def test_two_workers_deliver_each_of_200_events_once(
 async def test_a_slow_receiver_does_not_hold_up_another(
     client, world, database, ctx, allow_private, receiver
 ):
-    slow = await Receiver(delay=2.0).start()
+    slow = await Receiver(delay=5.0).start()
     try:
         await subscribe(client, world, slow, ["ticket.created"])
         await subscribe(client, world, receiver, ["ticket.created"])
@@ -561,8 +561,9 @@ async def test_a_slow_receiver_does_not_hold_up_another(
         task = asyncio.create_task(worker.run(stop, poll_seconds=0.05))
         started = time.monotonic()
         try:
-            assert await eventually(lambda: len(receiver.received) == 3, seconds=5)
-            assert time.monotonic() - started < 1.5
+            assert await eventually(lambda: len(receiver.received) == 3, seconds=10)
+            # All three arrived long before the slow receiver answered its first.
+            assert time.monotonic() - started < slow.delay / 2
         finally:
             stop.set()
             await task
@@ -595,16 +596,23 @@ async def test_attachments_and_form_completions_are_delivered(
 
     await drain(WebhookWorker(database, ctx.settings, policy=fast()))
     got = [json.loads(x.body) for x in receiver.received]
-    assert [p["type"] for p in got] == [
-        "ticket.created",
-        "ticket.attachment_added",  # the filled form's PDF
+    # Events of one transaction carry one timestamp: their order among themselves is not promised.
+    assert sorted(p["type"] for p in got) == [
         "form_submission.completed",
-        "ticket.attachment_added",
+        "ticket.attachment_added",  # the filled form's PDF
+        "ticket.attachment_added",  # the note added afterwards
+        "ticket.created",
     ]
     assert all(x.verified for x in receiver.received)
-    assert got[0]["data"]["id"] == ticket_id
-    assert got[1]["data"]["ticket_id"] == ticket_id and got[1]["data"]["content_type"] == "application/pdf"
+    by_type: dict[str, list[dict]] = {}
+    for payload in got:
+        by_type.setdefault(payload["type"], []).append(payload["data"])
+    assert by_type["ticket.created"][0]["id"] == ticket_id
+    pdf, note = sorted(
+        by_type["ticket.attachment_added"], key=lambda a: a["content_type"] != "application/pdf"
+    )
+    assert pdf["ticket_id"] == ticket_id and pdf["content_type"] == "application/pdf"
+    assert note == added
     admin_view = await client.get(f"{API}/form-submissions/{submission['id']}", headers=world.admin.headers)
     assert admin_view.status_code == 200, admin_view.text
-    assert got[2]["data"] == admin_view.json()
-    assert got[3]["data"] == added
+    assert by_type["form_submission.completed"][0] == admin_view.json()
