@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -128,21 +128,27 @@ class _ClosingStreamingResponse(StreamingResponse):
                 await self.body_iterator.aclose()
 
 
-def streamed_csv_response(
-    header: Sequence[str], batches: AsyncIterator[Iterable[Sequence[Cell]]], filename: str
+async def streamed_csv_response(
+    header: Sequence[str], batches: AsyncGenerator[Iterable[Sequence[Cell]], None], filename: str
 ) -> StreamingResponse:
     """A CSV answer sent batch by batch as `batches` yields them (rows already neutralised by the
     caller, `safe_row`), so that memory stays that of one batch however many rows follow. `batches`
     is closed when the answer ends, however it ends.
 
-    The status and headers are sent before the first row is read: a failure later on (the database
-    gone) can only cut the answer short, and the client sees a transfer that did not complete.
+    The first batch is read before the answer starts, so that a database that is unavailable (no
+    pooled connection, a timeout) or a statement that fails answers with a problem, as any request
+    does. Later failures can only cut the answer short (the status is sent): the client sees a
+    transfer that did not complete, never a file that looks complete.
     """
+    try:
+        first: Iterable[Sequence[Cell]] = await anext(batches)
+    except StopAsyncIteration:
+        first = ()
 
     async def body() -> AsyncGenerator[bytes, None]:
-        async with aclosing(batches):  # type: ignore[type-var]
+        async with aclosing(batches):
             writer = CsvWriter()
-            yield writer.encode([header])
+            yield writer.encode([header, *first])
             async for rows in batches:
                 yield writer.encode(rows)
 

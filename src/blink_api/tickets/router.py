@@ -101,7 +101,7 @@ async def list_tickets(
     if wants_csv(request.headers.get("accept")):
         context: AppContext = request.app.state.context
         rows = service.export_tickets(context.database.sessionmaker, principal, filters)
-        return streamed_csv_response(service.CSV_COLUMNS, rows, "tickets.csv")
+        return await streamed_csv_response(service.CSV_COLUMNS, rows, "tickets.csv")
     body = await service.list_tickets(session, principal, page, filters)
     # PostgreSQL wrote the items as `TicketRead` serialises them; a test holds the two equal.
     return Response(body, media_type="application/json")
