@@ -84,12 +84,11 @@ async def test_export_has_spec_columns_names_not_ids_bom_and_umlauts(client, wor
         "priority": "",  # tickets have no priority yet
         "site": "Speicherstadt",
         "ticket_type": "Reklamation",
-        "assignee": first["assignee"],
+        "assignee": "Erika Employee",  # the name, not the id
         "created_at": first["created_at"],
         "closed_at": "",
         "resolution_days": "",
     }
-    assert first["assignee"] and first["assignee"] != str(world.employee_a.id)
     assert dt.datetime.fromisoformat(first["created_at"]) == dt.datetime.fromisoformat(open_one["created_at"])
     assert second["status"] == "closed" and second["resolution_days"] == "3"
     closed_at = dt.datetime.fromisoformat(second["closed_at"])
@@ -196,6 +195,10 @@ async def test_refused_callers_get_problems_not_csv(client, world: World):
         ("TEXT/CSV; charset=utf-8", True),
         ("application/json;q=0.5, text/csv", True),
         ("text/csv, application/json", True),
+        ("text/csv;q=0.5, */*", False),
+        ("text/csv;q=0.5, application/*;q=0.9", False),
+        ("text/csv, */*;q=0.1", True),
+        ("text/csv;q=0.5, */*;q=0.9, application/json;q=0.1", True),
     ],
 )
 def test_csv_only_when_asked(accept, csv_answer):
@@ -369,3 +372,21 @@ async def test_an_export_the_database_cannot_start_answers_503_not_an_empty_file
     r = await client.get(f"{API}/tickets", headers={**world.employee_a.headers, **CSV})
     assert_problem(r, 503)
     assert "retry-after" in r.headers
+
+
+async def test_a_customer_users_api_token_exports_what_its_user_sees(client, world: World):
+    await enable(client, world, [world.type_a])
+    await new_ticket(client, world.customer_user_x, world.site_a1, world.type_a, "Aufzug steht")
+    await new_ticket(client, world.employee_a, world.site_a2, world.type_a, "Nicht sichtbar")
+    r = await client.post(
+        f"{API}/api-tokens",
+        headers=world.customer_user_x.headers,
+        json={"name": "CAFM", "scopes": ["tickets:read"]},
+    )
+    assert r.status_code == 201, r.text
+    token = {"Authorization": f"Bearer {r.json()['token']}"}
+
+    by_token = await client.get(f"{API}/tickets", headers={**token, **CSV})
+    by_login = await client.get(f"{API}/tickets", headers={**world.customer_user_x.headers, **CSV})
+    assert rows_of(by_token) == rows_of(by_login)
+    assert [row["title"] for row in rows_of(by_token)] == ["Aufzug steht"]

@@ -3,8 +3,9 @@
 What goes into a CSV answer is decided by the domain that owns the rows (the ticket list, the
 evaluation); how any CSV is negotiated and written is decided here, once.
 
-- **Negotiation** (`wants_csv`): CSV only when the client names `text/csv` in `Accept`, with a
-  weight at least that of `application/json`. Every other `Accept` (absent, `*/*`, `text/html`,
+- **Negotiation** (`wants_csv`): CSV only when the client names `text/csv` in `Accept` (`text/*`
+  and `*/*` do not ask for it), with a weight at least that of JSON (`application/json`, else
+  `application/*`, else `*/*`). Every other `Accept` (absent, `*/*`, `text/html`,
   `application/xml`, nonsense) keeps answering JSON, never 406: clients and browsers send all
   kinds of defaults, and JSON is what they got before CSV existed. A CSV answer says `Vary: Accept`.
 - **Formula injection**: a text cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return
@@ -66,7 +67,9 @@ def wants_csv(accept: str | None) -> bool:
         return False  # the JSON answer's check costs one substring search
     weights = _weights(accept)
     csv_weight = weights.get(MEDIA_TYPE, 0.0)
-    return csv_weight > 0.0 and csv_weight >= weights.get("application/json", 0.0)
+    # JSON's weight is that of the most specific range matching it (RFC 9110 §12.5.1).
+    json_weight = weights.get("application/json", weights.get("application/*", weights.get("*/*", 0.0)))
+    return csv_weight > 0.0 and csv_weight >= json_weight
 
 
 def neutralise(cell: str) -> str:
