@@ -6,15 +6,13 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Integer, func, literal_column, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.customers.scope import enabled_types
 from blink_api.identity.principals import Principal
 from blink_api.tickets.models import Ticket
-from blink_api.tickets.repository import ticket_scope
-
-SECONDS_PER_DAY = 86400
+from blink_api.tickets.repository import RESOLUTION_DAYS, ticket_scope
 
 
 async def resolution_buckets(
@@ -28,10 +26,7 @@ async def resolution_buckets(
     closed_to: dt.datetime | None,
 ) -> tuple[int, float | None, list[tuple[int, int]]]:
     """(total, median days, [(bucket index, count)…]) of the closed tickets of enabled types on the sites."""
-    days = func.greatest(
-        0, func.floor(func.extract("epoch", Ticket.closed_at - Ticket.created_at) / SECONDS_PER_DAY)
-    ).cast(Integer)
-    resolved = select(days.label("days")).where(
+    resolved = select(RESOLUTION_DAYS.label("days")).where(
         Ticket.site_id.in_(site_ids),
         Ticket.status == "closed",
         Ticket.ticket_type_id.in_(enabled_types(customer_id)),

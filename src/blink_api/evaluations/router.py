@@ -1,13 +1,14 @@
 """HTTP endpoints of the ticket evaluation."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from blink_api.evaluations import service
 from blink_api.evaluations.schemas import TicketEvaluation
 from blink_api.identity.dependencies import CurrentPrincipal
+from blink_api.kit.csv_export import csv_content, csv_response, wants_csv
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import problem_responses
 from blink_api.kit.schema import Day
@@ -20,30 +21,55 @@ ClosedTo = Annotated[
 ]
 
 
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": csv_content()},
+    **problem_responses(401, 404, 422),
+}
+
+
+def _answer(request: Request, evaluation: TicketEvaluation) -> TicketEvaluation | Response:
+    """The evaluation as JSON or, when asked (`Accept: text/csv`), its buckets as CSV."""
+    if wants_csv(request.headers.get("accept")):
+        return csv_response(service.CSV_COLUMNS, service.csv_rows(evaluation), "ticket-evaluation.csv")
+    return evaluation
+
+
 @router.get(
-    "/sites/{site_id}/ticket-evaluation", name="evaluations:site", responses=problem_responses(401, 404, 422)
+    "/sites/{site_id}/ticket-evaluation",
+    name="evaluations:site",
+    response_model=TicketEvaluation,
+    responses=_RESPONSES,
 )
 async def site_evaluation(
+    request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
     site_id: uuid.UUID,
     closed_from: ClosedFrom = None,
     closed_to: ClosedTo = None,
-) -> TicketEvaluation:
+) -> TicketEvaluation | Response:
     """Closed tickets of the customer's enabled types on the site, by resolution days
     `floor((closed_at - created_at) / 1 day)` in buckets of `group_days`. 404 unless the customer
-    enabled the evaluation. `closed_from`/`closed_to` are whole days (UTC), both included."""
-    return await service.site_evaluation(session, principal, site_id, closed_from, closed_to)
+    enabled the evaluation. `closed_from`/`closed_to` are whole days (UTC), both included.
+
+    With `Accept: text/csv`: one row per bucket, `from_days, to_days, count` (UTF-8 with a byte order
+    mark); any other `Accept` answers JSON."""
+    evaluation = await service.site_evaluation(session, principal, site_id, closed_from, closed_to)
+    return _answer(request, evaluation)
 
 
-@router.get("/ticket-evaluation", name="evaluations:overall", responses=problem_responses(401, 404, 422))
+@router.get(
+    "/ticket-evaluation", name="evaluations:overall", response_model=TicketEvaluation, responses=_RESPONSES
+)
 async def overall_evaluation(
+    request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
     customer_id: uuid.UUID | None = None,
     closed_from: ClosedFrom = None,
     closed_to: ClosedTo = None,
-) -> TicketEvaluation:
+) -> TicketEvaluation | Response:
     """The same over every site of the customer the caller can see (customer users: their own customer;
-    employees name `customer_id`)."""
-    return await service.overall_evaluation(session, principal, customer_id, closed_from, closed_to)
+    employees name `customer_id`), as JSON or, with `Accept: text/csv`, one CSV row per bucket."""
+    evaluation = await service.overall_evaluation(session, principal, customer_id, closed_from, closed_to)
+    return _answer(request, evaluation)

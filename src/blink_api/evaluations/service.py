@@ -60,6 +60,14 @@ async def _evaluate(
     return TicketEvaluation(group_days=g, total=total, median_days=median, buckets=buckets)
 
 
+CSV_COLUMNS = ("from_days", "to_days", "count")
+"""The header row of the evaluation as CSV: one row per bucket, as `TicketEvaluation.buckets`."""
+
+
+def csv_rows(evaluation: TicketEvaluation) -> list[tuple[int, int, int]]:
+    return [(bucket.from_days, bucket.to_days, bucket.count) for bucket in evaluation.buckets]
+
+
 async def _enabled_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
     customer = await session.get(Customer, customer_id)
     if customer is None or not customer.ticket_evaluation_enabled:

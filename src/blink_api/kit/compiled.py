@@ -14,7 +14,7 @@ inside the request's transaction depends on what ran before it; see `DriverState
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import asyncpg
@@ -108,16 +108,27 @@ class DriverStatement:
     async def fetchrow(self, connection: asyncpg.Connection, params: Mapping[str, Any]) -> DriverRow | None:
         return await connection.fetchrow(self.sql, *self.arguments(params), record_class=DriverRow)
 
+    async def batches(
+        self, connection: asyncpg.Connection, params: Mapping[str, Any], size: int
+    ) -> AsyncGenerator[list[asyncpg.Record], None]:
+        """The rows in lists of at most `size`, read through a server-side cursor: however many rows
+        the statement finds, only one batch is held at a time. The connection must be inside a
+        transaction (`driver_connection(..., transaction=True)`), which a cursor lives in."""
+        cursor = await connection.cursor(self.sql, *self.arguments(params))
+        while rows := await cursor.fetch(size):
+            yield rows
 
-async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+
+async def driver_connection(session: AsyncSession, *, transaction: bool = False) -> asyncpg.Connection:
     """The asyncpg connection under `session` (checked out from the pool on first use).
 
-    Behind a pooler in transaction mode it begins the session's transaction first (see
-    `DriverStatement` for when a statement runs inside the request's transaction).
+    Behind a pooler in transaction mode, or with `transaction` (a cursor needs one), it begins the
+    session's transaction first (see `DriverStatement` for when a statement runs inside the
+    request's transaction); the session's commit or rollback ends it.
     """
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    if session.info.get(TRANSACTION_POOLER):
+    if transaction or session.info.get(TRANSACTION_POOLER):
         # SQLAlchemy's asyncpg adapter begins its transaction lazily, before its first statement;
         # begin it now, through the adapter, so that its commit and rollback still end it.
         adapted: Any = raw.dbapi_connection

@@ -14,8 +14,9 @@ from pydantic import BaseModel, ValidationError
 
 from blink_api.files import service as files
 from blink_api.identity.dependencies import CurrentPrincipal
-from blink_api.kit.context import Ctx
+from blink_api.kit.context import AppContext, Ctx
 from blink_api.kit.created import created_responses, location
+from blink_api.kit.csv_export import csv_content, streamed_csv_response, wants_csv
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import UnsupportedMediaType, problem_responses
 from blink_api.kit.idempotency import Idempotent
@@ -74,12 +75,33 @@ def none_match(field: str, etag: str) -> bool:
     return found
 
 
-@router.get("", name="tickets:list", response_model=Page[TicketRead], responses=problem_responses(401, 422))
+@router.get(
+    "",
+    name="tickets:list",
+    response_model=Page[TicketRead],
+    responses={200: {"content": csv_content()}, **problem_responses(401, 422)},
+)
 @with_list_filters
 async def list_tickets(
-    session: DbSession, principal: CurrentPrincipal, page: Pagination, filters: dict[str, Any]
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    page: Pagination,
+    filters: dict[str, Any],
 ) -> Response:
-    """Newest first. Employees see their tenants' tickets, customer users the tickets of their sites."""
+    """Newest first. Employees see their tenants' tickets, customer users the tickets of their sites.
+
+    With `Accept: text/csv`: every matching ticket (same filters, no paging: `limit` and `cursor` are
+    ignored) as CSV, streamed, UTF-8 with a byte order mark, header row `number, title, status,
+    priority, site, ticket_type, assignee, created_at, closed_at, resolution_days`; site, type and
+    assignee by name; `priority` empty until tickets have one. Text cells that a spreadsheet would
+    take for a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) are prefixed with
+    `'`. Any other `Accept` answers JSON."""
+    # Decided first, on the header alone: the JSON answer pays one substring search for CSV.
+    if wants_csv(request.headers.get("accept")):
+        context: AppContext = request.app.state.context
+        rows = service.export_tickets(context.database.sessionmaker, principal, filters)
+        return await streamed_csv_response(service.CSV_COLUMNS, rows, "tickets.csv")
     body = await service.list_tickets(session, principal, page, filters)
     # PostgreSQL wrote the items as `TicketRead` serialises them; a test holds the two equal.
     return Response(body, media_type="application/json")
