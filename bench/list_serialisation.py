@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -40,20 +38,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import loadgen
-from benchlib import DATA_DIR, EMPLOYEE_EMAIL, PORTAL_EMAIL, PROJECT_DIR, database_url, run_async
+from benchlib import DATA_DIR, EMPLOYEE_EMAIL, PORTAL_EMAIL, PROJECT_DIR, database_url
 from list_tickets import (
     HOST,
     Server,
+    database_facts,
     describe,
     fetch,
     free_port,
     line,
     login,
-    machine,
     make_raw,
     make_servers,
+    recorded,
 )
 
 TARGET_RATIO = 0.7  # app-rows must reach this share of raw at concurrency 10 on every list to be kept
@@ -121,13 +119,7 @@ async def check(apps: list[Server], raws: dict[str, Server], todo: dict[str, tup
 
 async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     url = database_url()
-    conn = await asyncpg.connect(url)
-    try:
-        tickets = await conn.fetchval("SELECT reltuples::bigint FROM pg_class WHERE relname = 'tickets'")
-        pg_version = await conn.fetchval("SHOW server_version")
-    finally:
-        await conn.close()
-    print(f"Database: ~{tickets:,} tickets, PostgreSQL {pg_version}")
+    await database_facts(url)
 
     app, raw = make_servers(url, args.app_log_level)
     rows, _ = make_servers(url, args.app_log_level, "rows")
@@ -265,15 +257,7 @@ def main() -> None:
     if args.summarize:
         report(summarize(json.loads(Path(args.summarize).read_text())["runs"]))
         return
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    info = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **machine(), "args": vars(args)}
-    print(f"{info['started']}  {info['nproc']} CPUs, load average {info['loadavg_before']}")
-    outcome = run_async(benchmark(args))
-    info["loadavg_after"] = os.getloadavg()
-    info.update(outcome)
-    out = DATA_DIR / f"list_serialisation-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
-    out.write_text(json.dumps(info, indent=2, default=str))
-    print(f"load average after: {info['loadavg_after']}\nwrote {out.relative_to(PROJECT_DIR)}")
+    outcome = recorded("list_serialisation", args, benchmark(args))
     report(outcome["summary"])
 
 

@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -248,15 +249,7 @@ def line(label: str, d: dict[str, Any]) -> str:
 
 async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     url = database_url()
-    conn = await asyncpg.connect(url)
-    try:
-        tickets = await conn.fetchval("SELECT reltuples::bigint FROM pg_class WHERE relname = 'tickets'")
-        pg_version = await conn.fetchval("SHOW server_version")
-    finally:
-        await conn.close()
-    if not tickets or tickets <= 0:
-        sys.exit("No tickets: run `python bench/fill.py` first.")
-    print(f"Database: ~{tickets:,} tickets, PostgreSQL {pg_version}")
+    await database_facts(url)
 
     app, raw = make_servers(url, args.app_log_level, args.app_variant)
     servers = {"app": app, "raw": raw, "raw-auth": make_raw(url, EMPLOYEE_EMAIL, authenticate=True)}
@@ -333,6 +326,36 @@ async def compare(
 # --- entry point --------------------------------------------------------------------------------------
 
 
+async def database_facts(url: str) -> tuple[int, str]:
+    """The bench database's ticket count (estimated) and PostgreSQL version, printed; exits when empty."""
+    conn = await asyncpg.connect(url)
+    try:
+        tickets = await conn.fetchval("SELECT reltuples::bigint FROM pg_class WHERE relname = 'tickets'")
+        pg_version = await conn.fetchval("SHOW server_version")
+    finally:
+        await conn.close()
+    if not tickets or tickets <= 0:
+        sys.exit("No tickets: run `python bench/fill.py` first.")
+    print(f"Database: ~{tickets:,} tickets, PostgreSQL {pg_version}")
+    return tickets, pg_version
+
+
+def recorded(name: str, args: argparse.Namespace, run: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """Run a benchmark with the machine's facts and load before and after, kept in
+    `bench/.data/<name>-<time>.json`; returns its outcome."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    info = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **machine(), "args": vars(args)}
+    print(f"{info['started']}  {info['nproc']} CPUs, {info['ram_gib']} GiB, Python {info['python']}, "
+          f"load average {info['loadavg_before']}")  # fmt: skip
+    outcome = run_async(run)
+    info["loadavg_after"] = os.getloadavg()
+    info.update(outcome)
+    out = DATA_DIR / f"{name}-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
+    out.write_text(json.dumps(info, indent=2, default=str))
+    print(f"load average after: {info['loadavg_after']}\nwrote {out.relative_to(PROJECT_DIR)}")
+    return outcome
+
+
 def machine() -> dict[str, Any]:
     import psutil
 
@@ -372,17 +395,7 @@ def main() -> None:
         help="start the app through bench/app_variants.py (stats: adds the GC statistics route)",
     )
     args = parser.parse_args()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-
-    info = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **machine(), "args": vars(args)}
-    print(f"{info['started']}  {info['nproc']} CPUs, {info['ram_gib']} GiB, Python {info['python']}, "
-          f"load average {info['loadavg_before']}")  # fmt: skip
-    outcome = run_async(benchmark(args))
-    info["loadavg_after"] = os.getloadavg()
-    info.update(outcome)
-    out = DATA_DIR / f"list_tickets-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
-    out.write_text(json.dumps(info, indent=2, default=str))
-    print(f"load average after: {info['loadavg_after']}\nwrote {out.relative_to(PROJECT_DIR)}")
+    outcome = recorded("list_tickets", args, benchmark(args))
     summarize(outcome["results"])
 
 

@@ -18,16 +18,14 @@ Every request goes to 127.0.0.1; the number of requests and the time per run are
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from benchlib import DATA_DIR, PROJECT_DIR, database_url, run_async, sqlalchemy_url
-from list_tickets import HOST, Server, free_port, machine, make_servers, run_scenarios
+from benchlib import DATA_DIR, PROJECT_DIR, database_url, sqlalchemy_url
+from list_tickets import HOST, Server, free_port, make_servers, recorded, run_scenarios
 from sqlalchemy.engine import make_url
 
 
@@ -95,15 +93,7 @@ def main() -> None:
     parser.add_argument("--q", default="Wasserschaden Keller", help="the full-text search")
     parser.add_argument("--app-log-level", default="INFO")
     args = parser.parse_args()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    info = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **machine(), "args": vars(args)}
-    print(f"{info['started']}  {info['nproc']} CPUs, load average {info['loadavg_before']}")
-    outcome = run_async(benchmark(args))
-    info["loadavg_after"] = os.getloadavg()
-    info.update(outcome)
-    out = DATA_DIR / f"pooler-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
-    out.write_text(json.dumps(info, indent=2, default=str))
-    print(f"load average after: {info['loadavg_after']}\nwrote {out.relative_to(PROJECT_DIR)}")
+    outcome = recorded("pooler", args, benchmark(args))
     print("\nSummary (all rounds):")
     for key, r in outcome["results"].items():
         direct, pooled = r["app"], r["pooled"]
