@@ -8,9 +8,12 @@ and run one test as each kind with `@pytest.mark.parametrize("caller", [...])` p
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from sqlalchemy import event
 
 from tests.factories import Actor
 
@@ -50,3 +53,35 @@ async def new_ticket(
     r = await client.post(f"{API}/tickets", headers=headers, json=body)
     assert r.status_code == 201, r.text
     return r.json()
+
+
+@contextlib.asynccontextmanager
+async def statements_sent(database: Any) -> AsyncIterator[list[str]]:
+    """The statements sent to PostgreSQL while the block runs: through SQLAlchemy, and on the asyncpg
+    connection directly (the compiled reads of `blink_api.kit.compiled`); both are counted."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def log_driver_query(record: Any) -> None:
+        # asyncpg looks up unfamiliar parameter types once per connection (with JIT switched off
+        # meanwhile): connection set-up, not a cost of the request.
+        if not any(mark in record.query for mark in ("typeinfo_tree", "'jit'")):
+            statements.append(record.query)
+
+    watched: list[Any] = []
+
+    def watch(dbapi_connection, connection_record, connection_proxy):  # type: ignore[no-untyped-def]
+        dbapi_connection.driver_connection.add_query_logger(log_driver_query)
+        watched.append(dbapi_connection.driver_connection)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    event.listen(database.engine.sync_engine.pool, "checkout", watch)
+    try:
+        yield statements
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+        event.remove(database.engine.sync_engine.pool, "checkout", watch)
+        for connection in watched:
+            connection.remove_query_logger(log_driver_query)

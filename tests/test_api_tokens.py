@@ -11,14 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from blink_api.app import api_routes
 from blink_api.identity.dependencies import public, token_scopes_of
 from blink_api.identity.repository import LAST_USED_GRANULARITY
 from blink_api.identity.scopes import SCOPES, satisfying
 from tests.factories import Actor, World
-from tests.kit import API, assert_problem, new_ticket
+from tests.kit import API, assert_problem, new_ticket, statements_sent
 
 TOKENS = f"{API}/api-tokens"
 TOKEN_SHAPE = re.compile(r"blk_[A-Za-z0-9_-]{43}")
@@ -496,31 +496,9 @@ async def test_a_token_in_use_elsewhere_is_not_waited_for(client, world, databas
 
 
 async def _statements(database, send) -> list[str]:
-    """The statements a request sends to PostgreSQL, through SQLAlchemy and on the driver directly."""
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    def log_driver_query(record) -> None:
-        if not any(mark in record.query for mark in ("typeinfo_tree", "'jit'")):
-            statements.append(record.query)
-
-    watched: list = []
-
-    def watch(dbapi_connection, connection_record, connection_proxy):
-        dbapi_connection.driver_connection.add_query_logger(log_driver_query)
-        watched.append(dbapi_connection.driver_connection)
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
-    event.listen(database.engine.sync_engine.pool, "checkout", watch)
-    try:
+    """The statements a request sends to PostgreSQL."""
+    async with statements_sent(database) as statements:
         r = await send()
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
-        event.remove(database.engine.sync_engine.pool, "checkout", watch)
-        for connection in watched:
-            connection.remove_query_logger(log_driver_query)
     assert r.status_code == 200, r.text
     return statements
 

@@ -8,13 +8,13 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from blink_api.kit.pagination import Page, encode_cursor
 from blink_api.tickets.models import Ticket, TicketComment
 from blink_api.tickets.schemas import TicketRead
 from tests.factories import Actor, make_employee, make_ticket_type
-from tests.kit import API, assert_problem, new_ticket
+from tests.kit import API, assert_problem, new_ticket, statements_sent
 
 
 async def new_employee(database, ctx, tenants, name: str = "Erika Employee") -> Actor:
@@ -828,37 +828,12 @@ async def test_listing_costs_the_same_number_of_queries_for_5_and_50_tickets(cli
 
     statements: list[str] = []
 
-    # Statements reach PostgreSQL two ways: through SQLAlchemy, and on the asyncpg connection directly
-    # (the hot reads of blink_api.kit.compiled). Both are counted.
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    def log_driver_query(record) -> None:
-        # asyncpg looks up unfamiliar parameter types once per connection (with JIT switched off
-        # meanwhile): connection set-up, not a cost of the list.
-        if not any(mark in record.query for mark in ("typeinfo_tree", "'jit'")):
-            statements.append(record.query)
-
-    watched: list = []
-
-    def watch(dbapi_connection, connection_record, connection_proxy):
-        dbapi_connection.driver_connection.add_query_logger(log_driver_query)
-        watched.append(dbapi_connection.driver_connection)
-
     async def listing_queries() -> tuple[int, list[dict]]:
-        statements.clear()
-        event.listen(database.engine.sync_engine, "before_cursor_execute", count)
-        event.listen(database.engine.sync_engine.pool, "checkout", watch)
-        try:
+        async with statements_sent(database) as sent:
             r = await client.get(f"{API}/tickets", headers=world.employee_a.headers, params={"limit": 200})
-        finally:
-            event.remove(database.engine.sync_engine, "before_cursor_execute", count)
-            event.remove(database.engine.sync_engine.pool, "checkout", watch)
-            for connection in watched:
-                connection.remove_query_logger(log_driver_query)
-            watched.clear()
         assert r.status_code == 200, r.text
-        return len(statements), r.json()["items"]
+        statements[:] = sent
+        return len(sent), r.json()["items"]
 
     await add(5)
     few, items = await listing_queries()
