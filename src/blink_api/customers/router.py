@@ -118,7 +118,8 @@ async def create_customer_user(
 ) -> CustomerUserRead:
     """Admins holding `insight:manage` only. Without `password`, the user is mailed a single-use link
     to set one (`POST /auth/password`). 409 when an account (employee or customer user) has the e-mail
-    address. A new user sees no site until it is assigned some (`PUT /customer-users/{customer_user_id}/sites`)."""
+    address. A new user sees no site until it is assigned some
+    (`PUT /customer-users/{customer_user_id}/sites`)."""
     created = CustomerUserRead.model_validate(await users.create_user(ctx, session, admin, customer_id, body))
     response.headers["Location"] = location(request, "customer-users:read", customer_user_id=created.id)
     return created

@@ -81,7 +81,8 @@ async def read_employee(
 async def update_employee(
     ctx: Ctx, session: DbSession, admin: AdminEmployee, employee_id: EmployeeId, body: EmployeeUpdate
 ) -> EmployeeRead:
-    """Administrators only; only the fields sent change. A new password or deactivation ends every session the employee has.
+    """Administrators only; only the fields sent change. A new password or deactivation ends every
+    session the employee has.
 
     403 when the change grants or takes away a permission the caller does not hold (through
     `permission_group_ids` or `is_admin`), or changes the password or e-mail address of, deactivates or
@@ -157,7 +158,8 @@ async def update_group(
     session: DbSession, admin: AdminEmployee, permission_group_id: GroupId, body: PermissionGroupUpdate
 ) -> PermissionGroupRead:
     """Administrators only; only the fields sent change. The employees of the group hold the new
-    permissions from their next request. 403 when adding or removing a permission the caller does not hold itself; renaming is free."""
+    permissions from their next request. 403 when adding or removing a permission the caller does
+    not hold itself; renaming is free."""
     return PermissionGroupRead.model_validate(
         await service.update_group(session, admin, permission_group_id, body)
     )

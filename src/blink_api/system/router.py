@@ -35,8 +35,9 @@ async def live() -> Health:
     "/health/ready", name="system:ready", responses=problem_responses(503), summary="The database answers"
 )
 async def ready(request: Request) -> Health:
-    """Anyone, without logging in: answers `ok` when the database answers in time (`BLINK_READY_TIMEOUT_SECONDS`), else
-    503 with a problem. For readiness probes: a failure means no traffic should be sent here for now."""
+    """Anyone, without logging in: answers `ok` when the database answers in time
+    (`BLINK_READY_TIMEOUT_SECONDS`), else 503 with a problem. For readiness probes: a failure means no
+    traffic should be sent here for now."""
     # Bounded by BLINK_READY_TIMEOUT_SECONDS even when the database stalls: a probe that hangs tells
     # an orchestrator nothing.
     context = request.app.state.context

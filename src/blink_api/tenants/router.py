@@ -64,5 +64,6 @@ async def update_tenant(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def delete_tenant(session: DbSession, admin: AdminEmployee, tenant_id: TenantId) -> None:
-    """Administrators only. Refused with 409 while sites, ticket types or employees still belong to the tenant."""
+    """Administrators only. Refused with 409 while sites, ticket types or employees still belong to
+    the tenant."""
     await service.delete_tenant(session, admin, tenant_id)

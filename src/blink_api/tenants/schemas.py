@@ -18,7 +18,10 @@ TenantCode = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r
 
 
 _NAME = "The company's name."
-_CODE = "2 to 10 letters or digits, unique; prefixes the tenant's ticket numbers (sent in lower case, kept in upper case)."
+_CODE = (
+    "2 to 10 letters or digits, unique; prefixes the tenant's ticket numbers (lower case is accepted "
+    "and kept in upper case)."
+)
 
 
 class TenantCreate(RequestModel):

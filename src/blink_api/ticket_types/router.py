@@ -28,7 +28,8 @@ async def list_ticket_types(
     category: Annotated[
         TicketCategory | None,
         Query(
-            description="Only types of this category. `standard`: work on sites; `absence`: leave and sick notes."
+            description="Only types of this category. `standard`: work on sites; "
+            "`absence`: leave and sick notes."
         ),
     ] = None,
 ) -> Page[TicketTypeRead]:

@@ -105,8 +105,9 @@ async def list_deliveries(
 async def retry_delivery(
     session: DbSession, admin: AdminEmployee, webhook_id: WebhookId, delivery_id: DeliveryId
 ) -> DeliveryRead:
-    """Administrators only. Send a delivery that ended (failed, dead or delivered) again, with a fresh set of attempts and the
-    same `webhook-id`; 409 while it is still pending or the subscription is disabled."""
+    """Administrators only. Send a delivery that ended (failed, dead or delivered) again, with a fresh
+    set of attempts and the same `webhook-id`; 409 while it is still pending or the subscription is
+    disabled."""
     return service.read_delivery(await service.retry_delivery(session, webhook_id, delivery_id))
 
 
@@ -117,6 +118,6 @@ async def retry_delivery(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def ping_webhook(session: DbSession, admin: AdminEmployee, webhook_id: WebhookId) -> DeliveryRead:
-    """Administrators only. Queue a `webhook.ping` delivery, its data the subscription, to test the receiver; 409 while the
-    subscription is disabled."""
+    """Administrators only. Queue a `webhook.ping` delivery, its data the subscription, to test the
+    receiver; 409 while the subscription is disabled."""
     return service.read_delivery(await service.ping(session, webhook_id))

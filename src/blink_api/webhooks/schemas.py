@@ -162,7 +162,8 @@ class DeliveryRead(ResponseModel):
     id: uuid.UUID = Field(description="The delivery's id.")
     event_id: uuid.UUID = Field(description="The event's id: the payload's `id` and the `webhook-id` header.")
     type: str = Field(
-        description=f"The event type. {_EVENT_LIST}; `webhook.ping`: a test sent with `POST /webhooks/{{webhook_id}}/ping`."
+        description=f"The event type. {_EVENT_LIST}; "
+        "`webhook.ping`: a test sent with `POST /webhooks/{webhook_id}/ping`."
     )
     status: DeliveryStatus = Field(description=_DELIVERY_STATUS)
     attempts: int = Field(description="Attempts made so far.")
