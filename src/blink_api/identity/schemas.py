@@ -40,7 +40,7 @@ class Token(BaseModel):
                 {
                     "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJleGFtcGxlIn0.ZXhhbXBsZS1vbmx5",
                     "token_type": "bearer",
-                    "expires_in": 3600,
+                    "expires_in": 28800,
                 }
             ]
         }

@@ -80,6 +80,6 @@ async def delete_site(session: DbSession, admin: AdminEmployee, site_id: SiteId)
 async def site_ticket_types(
     session: DbSession, principal: CurrentPrincipal, site_id: SiteId, page: Pagination
 ) -> Page[TicketTypeRead]:
-    """What the caller may create on the site: the types of the site's tenant; for customer users only
-    those enabled for their customer."""
+    """Everyone who sees the site (404 otherwise), newest first: what the caller may create on it, the
+    types of the site's tenant; for customer users only those enabled for their customer."""
     return await service.creatable_ticket_types(session, principal, site_id, page)
