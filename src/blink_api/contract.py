@@ -24,6 +24,7 @@ from typing import Any
 
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import RouteContext
+from pydantic import BaseModel
 
 from blink_api.identity.dependencies import API_TOKEN_SCHEME, token_scopes_of
 from blink_api.kit.errors import FieldError, Problem, problem_responses
@@ -93,6 +94,7 @@ def build_document(
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schema.pop("$defs", None)
         schemas[model.__name__] = schema
+    _examples_with_nulls(schemas)
     _summaries(document, by_id)
     _problems(document)
     _security(document, by_id)
@@ -102,6 +104,22 @@ def build_document(
     _request_defaults_described(document)
     _replay_header(document)
     return document
+
+
+def _models(base: type[BaseModel]) -> Iterable[type[BaseModel]]:
+    for model in base.__subclasses__():
+        yield model
+        yield from _models(model)
+
+
+def _examples_with_nulls(schemas: dict[str, Any]) -> None:
+    # FastAPI writes the document without any `null` (exclude_none), the `null`s of examples too, which
+    # leaves examples that their own schema refuses (`closed_at` missing where it is required and
+    # null). Each model's examples go back in as the model states them.
+    for model in _models(BaseModel):
+        schema = schemas.get(model.__name__)
+        if model.__module__.startswith("blink_api.") and schema is not None and "examples" in schema:
+            schema["examples"] = model.model_json_schema()["examples"]
 
 
 def _summaries(document: dict[str, Any], by_id: dict[str, RouteContext]) -> None:
