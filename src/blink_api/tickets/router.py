@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
@@ -24,6 +24,7 @@ from blink_api.kit.pagination import Page, Pagination
 from blink_api.tickets import service
 from blink_api.tickets.filters import with_list_filters
 from blink_api.tickets.schemas import HistoryEntry, TicketCreate, TicketRead, TicketUpdate
+from blink_api.tickets.sorting import DEFAULT_SORT, SORT_DESCRIPTION, TicketSort
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -88,6 +89,7 @@ async def list_tickets(
     principal: CurrentPrincipal,
     page: Pagination,
     filters: dict[str, Any],
+    sort: Annotated[TicketSort, Query(description=SORT_DESCRIPTION)] = DEFAULT_SORT,
 ) -> Response:
     """Newest first. Employees see their tenants' tickets, customer users the tickets of their sites.
 
@@ -100,9 +102,9 @@ async def list_tickets(
     # Decided first, on the header alone: the JSON answer pays one substring search for CSV.
     if wants_csv(request.headers.get("accept")):
         context: AppContext = request.app.state.context
-        rows = service.export_tickets(context.database.sessionmaker, principal, filters)
+        rows = service.export_tickets(context.database.sessionmaker, principal, filters, sort)
         return await streamed_csv_response(service.CSV_COLUMNS, rows, "tickets.csv")
-    body = await service.list_tickets(session, principal, page, filters)
+    body = await service.list_tickets(session, principal, page, filters, sort)
     # PostgreSQL wrote the items as `TicketRead` serialises them; a test holds the two equal.
     return Response(body, media_type="application/json")
 
