@@ -126,13 +126,13 @@ class TicketRead(ResponseModel):
                     "title": "Fenster im 3. OG verschmutzt",
                     "description": "Die Fenster im Treppenhaus, 3. OG Nordseite, sind seit dem Sturm stark "
                     "verschmutzt.",
-                    "status": "in_progress",
+                    "status": "closed",
                     "assignee_id": _EMPLOYEE_ID,
                     "due_date": "2026-12-04",
                     "created_by": {"kind": "customer_user", "id": _CUSTOMER_USER_ID, "name": "Petra Lindner"},
                     "created_at": "2026-11-27T08:14:03.512000Z",
-                    "updated_at": "2026-11-27T09:40:11.078000Z",
-                    "closed_at": None,
+                    "updated_at": "2026-11-28T14:02:37.981000Z",
+                    "closed_at": "2026-11-28T14:02:37.981000Z",
                 }
             ]
         }
