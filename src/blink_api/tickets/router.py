@@ -98,8 +98,8 @@ async def list_tickets(
     Employees see their tenants' tickets (administrators every tenant's), customer users the tickets
     of the sites assigned to them whose type their customer enabled.
 
-    With `Accept: text/csv`: every matching ticket (same filters, no paging: `limit` and `cursor` are
-    ignored) as CSV, streamed, UTF-8 with a byte order mark, header row `number, title, status,
+    With `Accept: text/csv`: every matching ticket (same filters and `sort`, no paging: `limit` and
+    `cursor` are ignored) as CSV, streamed, UTF-8 with a byte order mark, header row `number, title, status,
     priority, site, ticket_type, assignee, created_at, closed_at, resolution_days`; site, type and
     assignee by name; `priority` empty until tickets have one. Text cells that a spreadsheet would
     take for a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) are prefixed with
