@@ -53,10 +53,11 @@ async def create_comment(
     idempotency: Idempotent,
     request: Request,
 ) -> CommentRead:
-    """Adds a comment to a ticket the caller sees; a public comment is mailed to the ticket's creator
-    (and a customer's comment to the staff). Employees may write an
-    internal note (`internal: true`), which customer users never see; customer users sending it get
-    403. With `Idempotency-Key`, a retry with the same key and body answers the first comment again."""
+    """Adds a comment to a ticket the caller sees (employees and customer users alike); a public comment
+    is mailed to the customer user who reported the ticket, a customer user's comment to the staff.
+    Employees may write an internal note (`internal: true`), which customer users never see;
+    customer users sending it get 403. With `Idempotency-Key`, a retry with the same key and body
+    answers the first comment again."""
 
     async def create() -> CommentRead:
         _, comment = await comments.add_comment(session, principal, ticket_id, body, settings=ctx.settings)
