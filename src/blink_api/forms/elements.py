@@ -212,6 +212,8 @@ class Signature(_Element):
     )
 
 
+# The seed's "Ticket anlegen": (1) label, (2) help, (3) type fixed for the person filling in, (4) title
+# and (5) description presets, (6) whether they are editable, (7) due date, (8) PDF.
 class TicketElement(_Element):
     """Raises a ticket of a fixed type on the submission's site when the submission is completed and
     the element is shown and answered. Its answer is `null` (no ticket) or an object with `title`,
