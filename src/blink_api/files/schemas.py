@@ -8,53 +8,36 @@ from pydantic import ConfigDict, Field
 from blink_api.kit.schema import ResponseModel
 
 _ATTACHMENT_EXAMPLE = {
-    "id": "a3c9e5f7-1b2d-4e68-8a04-6f3b7d9c1e25",
-    "ticket_id": "d5f1a8c3-7e92-4b46-9c30-8a2e4d6b1f79",
-    "filename": "Treppenhaus-EG.jpg",
+    "id": "4e8a2d61-9c3f-4b57-a0e2-6d1f8b3c7a95",
+    "ticket_id": "3f2b8c1e-5d4a-4e7b-9c21-8a6f0d3e4b57",
+    "filename": "fenster-3og-nord.jpg",
     "content_type": "image/jpeg",
-    "size": 284731,
-    "created_at": "2026-03-03T07:55:00Z",
-    "created_by": "1d7c4b9e-8a25-4f03-b6e1-3c9f5a2d8e74",
+    "size": 482113,
+    "created_at": "2026-11-27T08:14:04.120000Z",
+    "created_by": "91f4d2a8-3e6b-4c17-a5d9-7b0e2c8f4a16",
 }
 
 
 class AttachmentRead(ResponseModel):
-    """A file on a ticket, or uploaded to be used by a form; its content is at
-    `GET /attachments/{attachment_id}/content`."""
+    """A stored file: a ticket's attachment, or an upload not attached to a ticket (a form's photo or
+    signature). Its bytes: `GET /attachments/{attachment_id}/content`."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_ATTACHMENT_EXAMPLE]})
 
-    id: uuid.UUID = Field(description="The attachment's id.")
+    id: uuid.UUID = Field(description="The file's id.")
     ticket_id: uuid.UUID | None = Field(
-        description="The ticket the file is attached to; null for an upload no ticket uses (yet)."
+        description="The ticket it is attached to; null for an upload not attached to a ticket."
     )
-    filename: str = Field(description="The file's name, as uploaded or renamed.")
-    content_type: str = Field(description="The file's media type, as its content shows it.")
-    size: int = Field(description="The stored file's size in bytes.")
-    created_at: datetime = Field(description="When the file was uploaded.")
-    created_by: uuid.UUID = Field(description="The account that uploaded it.")
+    filename: str = Field(description="The file name it was sent with, without any directory.")
+    content_type: str = Field(description="The media type read from the bytes (not the one the client sent).")
+    size: int = Field(description="Bytes stored (for images: of the normalised image).")
+    created_at: datetime = Field(description="When it was stored.")
+    created_by: uuid.UUID = Field(description="The account (employee or customer user) that sent it.")
 
 
 class AttachmentList(ResponseModel):
-    """The files just stored, in the order they were sent."""
+    """The files stored by one request, in the order they were sent."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "items": [
-                        _ATTACHMENT_EXAMPLE,
-                        {
-                            **_ATTACHMENT_EXAMPLE,
-                            "id": "5d2e8b4a-9c17-4f36-b8e2-0a6c3f9d7e14",
-                            "filename": "Mängelprotokoll.pdf",
-                            "content_type": "application/pdf",
-                            "size": 91204,
-                        },
-                    ]
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_ATTACHMENT_EXAMPLE]}]})
 
-    items: list[AttachmentRead] = Field(description="One attachment per file sent.")
+    items: list[AttachmentRead] = Field(description="One entry per file sent.")

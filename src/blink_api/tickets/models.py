@@ -42,6 +42,16 @@ class Ticket(IdMixin, TimestampMixin, Base):
             postgresql_include=["ticket_type_id"],
         ),
         Index("ix_tickets_created_at_id", "created_at", "id"),
+        # The list sorted by `updated_at` (either way): for employees, administrators and the portal.
+        Index("ix_tickets_tenant_id_updated_at", "tenant_id", "updated_at", "id"),
+        Index("ix_tickets_updated_at_id", "updated_at", "id"),
+        Index(
+            "ix_tickets_site_id_updated_at",
+            "site_id",
+            "updated_at",
+            "id",
+            postgresql_include=["ticket_type_id"],
+        ),
         Index("ix_tickets_search_public", "search_public", postgresql_using="gin"),
         Index("ix_tickets_search_internal", "search_internal", postgresql_using="gin"),
         # The evaluation reads closed tickets per site without touching the table.
