@@ -36,11 +36,27 @@ OPERATION_ID = re.compile(r"^[a-z]+(?:_[a-z]+)*$")
 # `TicketRead`, `TicketReadPage`, `LoginForm`: PascalCase, letters and digits only.
 SCHEMA_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
-# The bodies FastAPI names after their operation (`Body_<operation id>`), by what they are.
+# The bodies FastAPI names after their operation (`Body_<operation id>`), by what they are, with what
+# FastAPI cannot say of a body made of form parameters: what it is, and an example.
 BODY_NAMES = {
     "auth_token": "LoginForm",
     "tickets_create_attachments": "AttachmentUpload",
     "uploads_create": "UploadForm",
+}
+_FILES_EXAMPLE = {"files": ["(the bytes of Treppenhaus-EG.jpg)", "(the bytes of Mängelprotokoll.pdf)"]}
+BODY_DOCS = {
+    "LoginForm": (
+        "The OAuth2 password form (`application/x-www-form-urlencoded`).",
+        {"grant_type": "password", "username": "jana.petersen@example.com", "password": "Hafenkante-2026!"},
+    ),
+    "AttachmentUpload": (
+        "Files to attach to the ticket, as `multipart/form-data` parts named `files`.",
+        _FILES_EXAMPLE,
+    ),
+    "UploadForm": (
+        "Files to upload for a form, as `multipart/form-data` parts named `files`.",
+        _FILES_EXAMPLE,
+    ),
 }
 
 LICENSE = {"name": "GNU Affero General Public License v3.0 or later", "identifier": "AGPL-3.0-or-later"}
@@ -192,6 +208,9 @@ def _rename_schemas(document: dict[str, Any]) -> None:
     for old, new in renames.items():
         schema = schemas.pop(old)
         schema["title"] = new
+        if new in BODY_DOCS:
+            schema["description"], example = BODY_DOCS[new]
+            schema["examples"] = [example]
         schemas[new] = schema
     document["components"]["schemas"] = dict(sorted(schemas.items()))
     if renames:

@@ -129,9 +129,17 @@ class LoginForm:
         self,
         # No length rule: a name no account can have is a failed log-in, counted for the caller.
         username: Annotated[Text, Form(description="The e-mail address.")],
-        password: Annotated[str, Form(json_schema_extra={"format": "password"})],
-        grant_type: Annotated[Literal["password"] | None, Form()] = None,
-        scope: Annotated[str, Form(max_length=1000)] = "",
+        password: Annotated[str, Form(description="The password.", json_schema_extra={"format": "password"})],
+        grant_type: Annotated[
+            Literal["password"] | None,
+            Form(description="`password`, the only OAuth2 flow this API offers; may be left out."),
+        ] = None,
+        scope: Annotated[
+            str,
+            Form(
+                max_length=1000, description="OAuth2 scopes asked for: ignored, a log-in is never narrowed."
+            ),
+        ] = "",
     ) -> None:
         self.username = username
         self.password = password
