@@ -36,12 +36,12 @@ TicketId = Annotated[uuid.UUID, Path(description="The ticket's id; 404 when the 
     responses={**problem_responses(401, 404, 422), 200: {"content": DOWNLOAD_TYPES}},
 )
 async def download(
-    ctx: Ctx, session: DbSession, principal: CurrentPrincipal, attachment_id: AttachmentId
+    ctx: Ctx, session: DbSession, principal: CurrentPrincipal, attachment_id: AttachmentId, request: Request
 ) -> Response:
     """The stored bytes, with the type read from them; shown inline only for images and PDF, offered
-    for download otherwise. Anyone who sees the ticket the file is attached to may fetch it (customer
-    users: also a site document); a file on no ticket (an upload, a form's photo or signature) only its
-    uploader."""
+    for download otherwise; as `application/octet-stream` to a client whose `Accept` prefers that.
+    Anyone who sees the ticket the file is attached to may fetch it (customer users: also a site
+    document); a file on no ticket (an upload, a form's photo or signature) only its uploader."""
     attachment = await service.get_attachment(session, principal, attachment_id)
     return await stored_file(
         ctx.storage,
@@ -49,6 +49,7 @@ async def download(
         filename=attachment.filename,
         content_type=attachment.content_type,
         size=attachment.size,
+        accept=request.headers.get("accept"),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from blink_api.files.downloads import download_headers, stored_file
+from blink_api.files.downloads import binary_content, download_headers, sent_as, stored_file
 from blink_api.forms import public, submissions, templates
 from blink_api.forms.schemas import (
     PublicForm,
@@ -218,15 +218,17 @@ async def complete_submission(
     response_class=Response,
     responses={
         **problem_responses(401, 403, 404, 422, 429, 503),
-        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+        200: {"content": binary_content("application/pdf")},
     },
 )
 async def submission_pdf(
-    ctx: Ctx, session: DbSession, employee: CurrentEmployee, submission_id: SubmissionId
+    ctx: Ctx, session: DbSession, employee: CurrentEmployee, submission_id: SubmissionId, request: Request
 ) -> Response:
     """The filled form as PDF, for everyone who sees the submission. A completed submission: the PDF
     stored at completion, as it was then. A draft: rendered now;
-    while too many renders run, 503 (or 429 while the caller's own render runs) with `Retry-After`."""
+    while too many renders run, 503 (or 429 while the caller's own render runs) with `Retry-After`.
+    Labelled `application/octet-stream` for a client whose `Accept` prefers that."""
+    accept = request.headers.get("accept")
     document = await submissions.submission_pdf(ctx, session, employee, submission_id)
     if document.storage_key is not None:
         return await stored_file(
@@ -235,12 +237,12 @@ async def submission_pdf(
             filename=document.filename,
             content_type="application/pdf",
             size=document.size,
+            accept=accept,
         )
     assert document.data is not None
+    label = sent_as(accept, "application/pdf")
     return Response(
-        document.data,
-        media_type="application/pdf",
-        headers=download_headers(document.filename, "application/pdf", document.size),
+        document.data, media_type=label, headers=download_headers(document.filename, label, document.size)
     )
 
 
