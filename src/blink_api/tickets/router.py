@@ -110,8 +110,9 @@ async def list_tickets(
         rows = service.export_tickets(context.database.sessionmaker, principal, filters, sort)
         return await streamed_csv_response(service.CSV_COLUMNS, rows, "tickets.csv")
     body = await service.list_tickets(session, principal, page, filters, sort)
-    # PostgreSQL wrote the items as `TicketRead` serialises them; a test holds the two equal.
-    return Response(body, media_type="application/json")
+    # PostgreSQL wrote the items as `TicketRead` serialises them; a test holds the two equal. The same
+    # URL answers CSV too: a cache must tell the two apart.
+    return Response(body, media_type="application/json", headers={"Vary": "Accept"})
 
 
 def _form_schema(model: type[BaseModel]) -> dict[str, Any]:
