@@ -116,7 +116,9 @@ async def test_a_customer_user_sorting_still_sees_only_the_tickets_of_their_site
     assert ids == []
 
 
-@pytest.mark.parametrize("value", ["title", "due_date", "+created_at", "created_at,id", "", "CREATED_AT"])
+@pytest.mark.parametrize(
+    "value", ["title", "number", "-due", "+created_at", "created_at,id", "", "CREATED_AT"]
+)
 async def test_an_unknown_sort_is_refused(client, world, value):
     r = await client.get(f"{API}/tickets", headers=world.employee_a.headers, params={"sort": value})
     assert_problem(r, 422, ["query", "sort"])
@@ -175,3 +177,32 @@ async def test_an_unknown_sort_is_refused_for_the_csv_export_too(client, world):
     headers = {**world.employee_a.headers, "Accept": "text/csv"}
     r = await client.get(f"{API}/tickets", headers=headers, params={"sort": "number"})
     assert_problem(r, 422, ["query", "sort"])
+
+
+DUES = [None, dt.date(2026, 3, 9), dt.date(2026, 3, 2), None, dt.date(2026, 3, 9), dt.date(1, 1, 2)]
+
+
+@pytest.mark.parametrize("sort", ["due_date", "-due_date"])
+async def test_the_due_date_order_puts_tickets_without_one_last_and_pages_once_each(
+    client, world, database, sort
+):
+    made = []
+    for i, due in enumerate(DUES):
+        extra = {"due_date": due.isoformat()} if due else {}
+        t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a, f"Dach {i}", **extra)
+        made.append((due or dt.date.max, t["id"]))
+    ordered = sorted(made, key=lambda t: (t[0], uuid.UUID(t[1])), reverse=sort.startswith("-"))
+    ids, pages = await every_page(client, world.employee_a, sort=sort)
+    assert pages == 3 and ids == [t[1] for t in ordered]
+    if sort == "due_date":
+        r = await client.get(
+            f"{API}/tickets", headers=world.employee_a.headers, params={"sort": sort, "limit": 200}
+        )
+        dues = [t["due_date"] for t in r.json()["items"]]
+        assert dues[:4] == ["0001-01-02", "2026-03-02", "2026-03-09", "2026-03-09"] and dues[4:] == [
+            None,
+            None,
+        ]
+    # A customer user on the site pages through the same order, within its scope.
+    portal_ids, _ = await every_page(client, world.customer_user_x, sort=sort)
+    assert portal_ids == [i for i in ids if i in set(portal_ids)]

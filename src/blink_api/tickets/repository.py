@@ -151,7 +151,7 @@ def ticket_page_select(
 ) -> Select[Any]:
     """The page of the list in the order `sort`: found on ids first (from the indexes alone), then
     only its rows are read, joined with their creator and turned into JSON. Rows: `item` (JSON
-    text), `created_at`, `updated_at`, `id`."""
+    text), `sort_key` (the order's timestamp), `id`."""
     keys = select(Ticket.id).where(
         _scope_condition(shape),
         *(LIST_FILTERS[name].where(shape.sees_internal) for name in sorted(filters)),
@@ -166,7 +166,7 @@ def ticket_page_select(
         )
     window = keys.order_by(*sorting.order_by(sort)).limit(bindparam("limit", type_=Integer())).subquery()
     return (
-        select(TICKET_READ.json().label("item"), Ticket.created_at, Ticket.updated_at, Ticket.id)
+        select(TICKET_READ.json().label("item"), sorting.sort_key(sort).label(sorting.SORT_KEY), Ticket.id)
         .join(window, window.c.id == Ticket.id)
         .join(_accounts, _accounts.c.id == Ticket.created_by_id)
         .order_by(*sorting.order_by(sort))

@@ -60,9 +60,7 @@ async def list_tickets(
     the page's cursor was handed out under another order."""
     sorting.check_cursor(page, sort)
     found = await repo.ticket_page(session, principal, page, filters, sort)
-    rows, cursor = page_of(
-        found, page, created_at=sorting.sort_column(sort), id_="id", order=sorting.cursor_tag(sort)
-    )
+    rows, cursor = page_of(found, page, created_at=sorting.SORT_KEY, id_="id", order=sorting.cursor_tag(sort))
     return page_json([row["item"] for row in rows], cursor)
 
 
