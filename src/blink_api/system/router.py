@@ -1,4 +1,4 @@
-"""Health, metrics and Swagger UI, served at the root without any CDN."""
+"""Health, metrics, Swagger UI (served without any CDN) and the problem type pages, at the root."""
 
 import asyncio
 from importlib import resources
@@ -6,28 +6,39 @@ from importlib import resources
 from fastapi import APIRouter, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import ConfigDict, Field
 from sqlalchemy import text
 
 from blink_api.identity.dependencies import Public
 from blink_api.kit.errors import NotFound, ServiceUnavailable, problem_responses
 from blink_api.kit.schema import ResponseModel
+from blink_api.system.problems import router as problems_router
 
-router = APIRouter(tags=["system"], dependencies=[Public])
+# What the app includes: every route below is public.
+router = APIRouter(dependencies=[Public])
+system = APIRouter(tags=["system"])
 
 
 class Health(ResponseModel):
-    status: str
+    """What a health check answers when the answer is yes."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
+    status: str = Field(description="Always `ok`: a check that fails answers a problem instead.")
 
 
-@router.get("/health/live", name="system:live", summary="The process is up")
+@system.get("/health/live", name="system:live", summary="The process is up")
 async def live() -> Health:
+    """`{"status": "ok"}` while the process serves requests; it asks nothing of the database. Public."""
     return Health(status="ok")
 
 
-@router.get(
+@system.get(
     "/health/ready", name="system:ready", responses=problem_responses(503), summary="The database answers"
 )
 async def ready(request: Request) -> Health:
+    """`{"status": "ok"}` when the database answers within `BLINK_READY_TIMEOUT_SECONDS`, else a 503
+    problem with `Retry-After`: whether this process can serve requests now. Public."""
     # Bounded by BLINK_READY_TIMEOUT_SECONDS even when the database stalls: a probe that hangs tells
     # an orchestrator nothing.
     context = request.app.state.context
@@ -40,7 +51,7 @@ async def ready(request: Request) -> Health:
     return Health(status="ok")
 
 
-@router.get(
+@system.get(
     "/metrics",
     name="system:metrics",
     summary="Prometheus metrics",
@@ -48,6 +59,8 @@ async def ready(request: Request) -> Health:
     responses={200: {"content": {"text/plain": {}}}},
 )
 async def metrics(request: Request) -> Response:
+    """The process's metrics in the Prometheus text format (requests by route and status, their
+    durations, mail deliveries). Public."""
     body, media_type = request.app.state.metrics.render()
     return Response(body, media_type=media_type)
 
@@ -59,7 +72,7 @@ _SWAGGER_FILES = {
 }
 
 
-@router.get("/docs", name="system:docs", include_in_schema=False)
+@system.get("/docs", name="system:docs", include_in_schema=False)
 async def docs(request: Request) -> HTMLResponse:
     return get_swagger_ui_html(
         openapi_url=request.app.openapi_url,
@@ -71,7 +84,7 @@ async def docs(request: Request) -> HTMLResponse:
     )
 
 
-@router.get("/docs/assets/{filename}", name="system:docs_asset", include_in_schema=False)
+@system.get("/docs/assets/{filename}", name="system:docs_asset", include_in_schema=False)
 async def docs_asset(filename: str) -> FileResponse:
     if filename not in _SWAGGER_FILES:
         raise NotFound("No such documentation asset.")
@@ -79,3 +92,7 @@ async def docs_asset(filename: str) -> FileResponse:
     return FileResponse(
         str(path), media_type=_SWAGGER_FILES[filename], headers={"Cache-Control": "public, max-age=86400"}
     )
+
+
+router.include_router(system)
+router.include_router(problems_router)
