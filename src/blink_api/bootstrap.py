@@ -23,7 +23,7 @@ from blink_api.identity.principals import PERMISSIONS
 from blink_api.kit.passwords import Passwords
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
-from blink_api.tickets.models import Ticket, TicketComment
+from blink_api.tickets.models import Ticket, TicketComment, TicketRating
 from blink_api.tickets.repository import next_number, refresh_search
 
 log = logging.getLogger(__name__)
@@ -249,6 +249,17 @@ async def _demo_portal_and_tickets(
                     author_id=mia.id,
                     internal=True,
                     body="Reinigungskraft Frau K. informiert.",
+                )
+            )
+            await session.flush()
+        if ticket.closed_at is not None:
+            # The reporter was satisfied, if not entirely: the portal shows a rated ticket.
+            session.add(
+                TicketRating(
+                    ticket_id=ticket.id,
+                    score=4,
+                    comment="Schnell aufgefüllt, danke! Bitte künftig vor dem Wochenende prüfen.",
+                    created_at=ticket.closed_at + timedelta(hours=2),
                 )
             )
             await session.flush()
