@@ -4,7 +4,7 @@ The ticket's id is the primary key, so the database itself keeps a second rating
 at the same moment as the first.
 
 Revision ID: 4c8d1e6a9b23
-Revises: 7e4a1f2c8b60
+Revises: 3d8f6a1c9e42
 Create Date: 2026-11-30 04:30:00+00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "4c8d1e6a9b23"
-down_revision: str | None = "7e4a1f2c8b60"
+down_revision: str | None = "3d8f6a1c9e42"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
