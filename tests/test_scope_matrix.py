@@ -79,6 +79,9 @@ SCOPED_FOR_EVERYONE = {
     "attachments:delete",
     "documents:list",
     "evaluations:site",
+    # Customer users read the PDFs of their reports only (employees: of what they see); else 404.
+    "form-submissions:pdf",
+    "reports:list",
     "sites:read",
     "sites:ticket_types",
     "tickets:create",  # names a site outside the caller's scope
@@ -98,7 +101,6 @@ SCOPED_FOR_EMPLOYEES = {
     "employees:read",
     "form-submissions:complete",
     "form-submissions:create",  # names a site outside the caller's tenants
-    "form-submissions:pdf",
     "form-submissions:read",
     "form-submissions:update",
     "tenants:read",
@@ -426,6 +428,34 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         )
     )
 
+    # The same form, completed, is an inspection report of customer X: its user on site A1 reads it.
+    report = await ok(
+        await client.post(
+            f"{API}/form-submissions",
+            headers=emp,
+            json={
+                "template_id": template["id"],
+                "site_id": str(world.site_a1.id),
+                "answers": {"befund": "VICTIM-REPORT-ANSWER-6b3e"},
+                "complete": True,
+            },
+        )
+    )
+    await ok(
+        await client.put(
+            f"{API}/customers/{world.customer_x.id}/ticket-settings",
+            headers=admin,
+            json={
+                "enabled_ticket_type_ids": [str(world.type_a.id)],
+                "document_sources": [{"ticket_type_id": str(doc_type.id), "content_types": None}],
+                "report_template_ids": [template["id"]],
+            },
+        )
+    )
+    reports = await client.get(f"{API}/sites/{world.site_a1.id}/reports", headers=cux)
+    assert [r["id"] for r in reports.json()["items"]] == [report["id"]]
+    assert (await client.get(f"{API}/form-submissions/{report['id']}/pdf", headers=cux)).status_code == 200
+
     # The customer's CAFM holds an API token of the victim's.
     api_token = await ok(
         await client.post(
@@ -463,7 +493,7 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         "ticket_type_id": [str(world.type_a.id), str(doc_type.id)],
         "message_id": [message_id],
         "template_id": [template["id"]],
-        "submission_id": [submission["id"]],
+        "submission_id": [submission["id"], report["id"]],
         "token_id": [api_token["id"]],
         "webhook_id": [webhook["id"]],
         "delivery_id": [delivery_id],

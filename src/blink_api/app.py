@@ -30,7 +30,7 @@ from blink_api.evaluations.router import router as evaluations_router
 from blink_api.files.router import uploads_router
 from blink_api.files.sniffing import ALLOWED_TYPES
 from blink_api.forms.router import public_router as public_forms_router
-from blink_api.forms.router import submissions_router, templates_router
+from blink_api.forms.router import reports_router, submission_pdf_router, submissions_router, templates_router
 from blink_api.identity import scopes
 from blink_api.identity.dependencies import token_scope
 from blink_api.identity.repository import signing_key
@@ -97,11 +97,13 @@ _ROUTERS_BY_TRAFFIC: tuple[tuple[APIRouter, RouteScope | None], ...] = (
     (attachments_router, scopes.TICKETS),
     (sites_router, scopes.SITES),
     (documents_router, scopes.TICKETS),
+    (reports_router, scopes.TICKETS),
     (evaluations_router, scopes.TICKETS),
     (me_router, scopes.SELF),
     (auth_router, None),
     (uploads_router, scopes.FORMS),
     (submissions_router, scopes.FORMS),
+    (submission_pdf_router, scopes.FORM_PDFS),
     (public_forms_router, None),
     (templates_router, scopes.FORMS),
     (ticket_types_router, scopes.MASTER_DATA),
@@ -132,6 +134,7 @@ TAGS = [
     {"name": "uploads", "description": "Files uploaded before the form or ticket that uses them."},
     {"name": "documents", "description": "Documents per site (customer portal)."},
     {"name": "evaluations", "description": "Ticket evaluation (customer portal)."},
+    {"name": "reports", "description": "Inspection reports per site (customer portal)."},
     {"name": "form-templates", "description": "Inspection form templates."},
     {"name": "form-submissions", "description": "Filled inspection forms."},
     {"name": "public-forms", "description": "Forms filled through a public link."},

@@ -13,10 +13,11 @@ from blink_api.customers.models import (
     Customer,
     DocumentSource,
     Site,
+    customer_report_templates,
     customer_ticket_types,
     customer_user_sites,
 )
-from blink_api.forms.models import FormTemplate, FormTemplateVersion
+from blink_api.forms.models import FormSubmission, FormTemplate, FormTemplateVersion
 from blink_api.identity.models import CustomerUser, Employee, PermissionGroup
 from blink_api.identity.password_policy import why_not_password
 from blink_api.identity.principals import PERMISSIONS
@@ -295,3 +296,68 @@ async def _demo_portal_and_tickets(
             ],
         )
     )
+    await session.flush()
+    await _demo_reports_and_training(session, hansa, site, mia, template, now)
+
+
+async def _demo_reports_and_training(
+    session: AsyncSession, hansa: Customer, site: Site, mia: Employee, inspection: FormTemplate, now: datetime
+) -> None:
+    """A completed inspection that Hansa's user reads as a report on its site (its PDF is rendered at
+    the first download), and a training record that belongs to no site."""
+    await session.execute(
+        customer_report_templates.insert().values(customer_id=hansa.id, template_id=inspection.id)
+    )
+    inspected = now - timedelta(days=1)
+    version = await session.scalar(
+        select(FormTemplateVersion).where(FormTemplateVersion.template_id == inspection.id)
+    )
+    assert version is not None
+    session.add(
+        FormSubmission(
+            template_id=inspection.id,
+            subject="site",
+            template_version_id=version.id,
+            site_id=site.id,
+            created_by_id=mia.id,
+            status="completed",
+            answers={"sauberkeit": 4},
+            completed_at=inspected,
+        )
+    )
+    training = FormTemplate(created_by_id=mia.id, latest_version=1, published_version=1, subject="none")
+    session.add(training)
+    await session.flush()
+    training_version = FormTemplateVersion(
+        template_id=training.id,
+        version=1,
+        name="Unterweisung Gefahrstoffe",
+        is_public=False,
+        published_at=now,
+        description="Jährliche Unterweisung zum Umgang mit Reinigungschemikalien.",
+        elements=[
+            {"key": "thema", "type": "text", "label": "Unterwiesenes Thema", "required": True},
+            {"key": "verstanden", "type": "yes_no", "label": "Inhalt verstanden?", "required": True},
+            {"key": "datum", "type": "date", "label": "Datum der Unterweisung", "required": True},
+            {"key": "unterschrift", "type": "signature", "label": "Unterschrift"},
+        ],
+    )
+    session.add(training_version)
+    await session.flush()
+    session.add(
+        FormSubmission(
+            template_id=training.id,
+            subject="none",
+            template_version_id=training_version.id,
+            site_id=None,
+            created_by_id=mia.id,
+            status="completed",
+            answers={
+                "thema": "Sicherheitsdatenblätter und Hautschutz",
+                "verstanden": True,
+                "datum": inspected.date().isoformat(),
+            },
+            completed_at=inspected,
+        )
+    )
+    await session.flush()

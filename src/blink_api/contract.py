@@ -187,6 +187,9 @@ def _security(document: dict[str, Any], by_id: dict[str, RouteContext]) -> None:
             if needed:
                 operation["x-token-scope"] = needed
                 note = f"API tokens need the scope `{needed}`."
+                customer = rule.needed(method.upper(), "customer_user")
+                if customer != needed:
+                    note = f"API tokens need the scope `{needed}` (a customer user's token: `{customer}`)."
             else:
                 note = "Any API token of the caller may call it."
         else:

@@ -105,7 +105,8 @@ class TokenScope:
 
     async def __call__(self, request: Request, credentials: CurrentCredentials) -> None:
         if credentials.scopes is not None:
-            policy.ensure(self.scope.why_not(request.method, credentials.scopes))
+            kind = "customer_user" if isinstance(credentials.principal, CustomerUserPrincipal) else "employee"
+            policy.ensure(self.scope.why_not(request.method, credentials.scopes, kind))
 
     def __repr__(self) -> str:
         return f"TokenScope({self.scope})"
