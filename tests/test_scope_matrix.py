@@ -75,6 +75,8 @@ SCOPED_FOR_EVERYONE = {
     "api-tokens:read",
     "attachments:content",
     "attachments:delete",
+    "attachments:replace_content",
+    "attachments:update",
     "documents:list",
     "evaluations:site",
     "sites:read",
@@ -225,6 +227,10 @@ def bodies(world: World, v: Victim) -> dict[str, list[Call]]:
         "tickets:create_comment": [Call(json={"body": "Eindringling war hier"})],
         "tickets:update_comment": [Call(json={"body": "Gekapert"})],
         "tickets:create_attachments": [Call(files=upload)],
+        "attachments:update": [Call(json={"filename": "gekapert.txt"})],
+        "attachments:replace_content": [
+            Call(files=[("file", ("boese.txt", b"Eindringling war hier", "text/plain"))])
+        ],
         "outbox:retry": [Call()],
         "uploads:create": [Call(files=upload)],
         "form-templates:create": [Call(json={"name": "Untergeschoben", "elements": []})],

@@ -2,10 +2,13 @@
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
-from blink_api.kit.schema import ResponseModel
+from blink_api.files.sniffing import display_name
+from blink_api.kit.schema import RequestModel, ResponseModel
 
 _ATTACHMENT_EXAMPLE = {
     "id": "4e8a2d61-9c3f-4b57-a0e2-6d1f8b3c7a95",
@@ -41,3 +44,29 @@ class AttachmentList(ResponseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_ATTACHMENT_EXAMPLE]}]})
 
     items: list[AttachmentRead] = Field(description="One entry per file sent.")
+
+
+def _shown_name(value: str) -> str:
+    name = display_name(value, path=False, fallback="")
+    if not name:
+        raise PydanticCustomError("filename_blank", "The name has nothing left to show once cleaned.")
+    return name
+
+
+class AttachmentRename(RequestModel):
+    """A new name for a file; its content and type stay as they are."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"filename": "Fenster 3. OG Nord (vorher).jpg"}]}
+    )
+
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_shown_name)] = (
+        Field(
+            description="The name shown and offered on download (free text: the extension may differ from "
+            "the type, which stays what the bytes are). Stored cleaned like an uploaded file's name: line "
+            "breaks and other control characters become spaces, runs of white space one space, invisible "
+            'format characters and `<>:"|?*` are dropped, slashes and backslashes become dashes (a name, '
+            "never a path), leading dots go. At most 200 characters as sent; a name with nothing left once "
+            "cleaned is refused (422)."
+        )
+    )

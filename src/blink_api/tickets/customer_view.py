@@ -75,6 +75,8 @@ HISTORY_EVENTS: dict[str, ShownEvent] = {
     "comment_deleted": _COMMENT,
     "attachment_added": _ATTACHMENT,
     "attachment_deleted": _ATTACHMENT,
+    "attachment_renamed": _ATTACHMENT,
+    "attachment_replaced": _ATTACHMENT,
 }
 
 # Ticket fields whose values are ids a customer user knows only within its scope, with the statement
