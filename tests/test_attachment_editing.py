@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 from collections.abc import AsyncIterator
@@ -12,11 +11,11 @@ from urllib.parse import quote, urlparse
 import httpx
 import pytest
 from PIL import Image
-from sqlalchemy import text
 
 from blink_api.app import create_app
 from tests.conftest import make_settings
 from tests.factories import Actor, make_customer_user, make_employee
+from tests.faults import refusing_attachment_changes
 from tests.forms_helpers import (
     make_filler,
     make_manager,
@@ -464,32 +463,6 @@ async def test_the_size_limit_is_the_uploads(small_app, world, ticket):
     await assert_unchanged(client, world.employee_a, a, b"a" * 4096, root, before, replaced=1)
 
 
-@contextlib.asynccontextmanager
-async def failing(database, when: str) -> AsyncIterator[None]:
-    """The database refuses the next change of an attachment row: at once, or only at the commit
-    (a deferred check), as PostgreSQL does when it cancels a statement or a transaction."""
-    timing = "DEFERRABLE INITIALLY DEFERRED" if when == "commit" else "NOT DEFERRABLE"
-    async with database.sessionmaker.begin() as s:
-        await s.execute(
-            text(
-                "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
-                "$$ BEGIN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '57014'; END $$"
-            )
-        )
-        await s.execute(
-            text(
-                f"CREATE CONSTRAINT TRIGGER test_refuse AFTER UPDATE ON attachments {timing} "
-                "FOR EACH ROW EXECUTE FUNCTION test_refuse()"
-            )
-        )
-    try:
-        yield
-    finally:
-        async with database.sessionmaker.begin() as s:
-            await s.execute(text("DROP TRIGGER test_refuse ON attachments"))
-            await s.execute(text("DROP FUNCTION test_refuse()"))
-
-
 @pytest.mark.parametrize("when", ["statement", "commit"])
 async def test_a_replacement_that_does_not_commit_leaves_no_new_object(
     client, world, ticket, storage_root, database, when
@@ -497,7 +470,7 @@ async def test_a_replacement_that_does_not_commit_leaves_no_new_object(
     data = pdf(2000)
     a = await attach(client, world.employee_a, ticket["id"], "bleibt.pdf", data)
     before = files_under(storage_root)
-    async with failing(database, when):
+    async with refusing_attachment_changes(database, when):
         r = await replace(
             client, world.employee_a.headers, a["id"], ("neu.pdf", pdf(3000), "application/pdf")
         )
