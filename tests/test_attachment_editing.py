@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 from collections.abc import AsyncIterator
@@ -480,3 +481,42 @@ async def test_a_replacement_that_does_not_commit_leaves_no_new_object(
     r = await replace(client, world.employee_a.headers, a["id"], ("neu.txt", b"neu", "text/plain"))
     assert r.status_code == 200, r.text
     assert (await download(client, world.employee_a, a["id"])).content == b"neu"
+
+
+async def test_replacements_at_once_leave_one_object_and_it_is_the_one_served(
+    client, world, ticket, storage_root
+):
+    before = files_under(storage_root)
+    a = await attach(client, world.employee_a, ticket["id"], "v.txt", b"v0")
+    versions = [f"Fassung {i}".encode() for i in range(4)]
+    answers = await asyncio.gather(
+        *(replace(client, world.employee_a.headers, a["id"], ("v.txt", v, "text/plain")) for v in versions)
+    )
+    assert [r.status_code for r in answers] == [200] * len(versions)
+    served = (await download(client, world.employee_a, a["id"])).content
+    assert served in versions
+    # The row was locked: each replacement removed the object the one before it wrote, none was lost.
+    now = files_under(storage_root) - before
+    assert len(now) == 1 and (storage_root / now.pop()).read_bytes() == served
+    assert len(await history(client, world.employee_a, ticket["id"], "attachment_replaced")) == len(versions)
+
+
+async def test_an_uploader_who_no_longer_sees_the_ticket_may_not_edit(client, world):
+    await enable_portal(client, world)
+    mine = await new_ticket(client, world.customer_user_x, world.site_a1, world.type_a, "Aufzug")
+    a = await attach(client, world.customer_user_x, mine["id"], "aufzug.pdf", pdf(1500))
+    # The type is no longer enabled for the customer, only offered as site documents.
+    r = await client.put(
+        f"{API}/customers/{world.customer_x.id}/ticket-settings",
+        headers=world.admin.headers,
+        json={
+            "enabled_ticket_type_ids": [],
+            "document_sources": [{"ticket_type_id": str(world.type_a.id), "content_types": None}],
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert (await download(client, world.customer_user_x, a["id"])).status_code == 200
+    assert_problem(await rename(client, world.customer_user_x.headers, a["id"], "anders.pdf"), 403)
+    assert_problem(
+        await replace(client, world.customer_user_x.headers, a["id"], ("x.txt", b"x", "text/plain")), 403
+    )
