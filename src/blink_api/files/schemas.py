@@ -31,7 +31,10 @@ class AttachmentRead(ResponseModel):
     ticket_id: uuid.UUID | None = Field(
         description="The ticket it is attached to; null for an upload not attached to a ticket."
     )
-    filename: str = Field(description="The file name it was sent with, without any directory.")
+    filename: str = Field(
+        description="The file name it was sent with, without any directory, or the name its uploader gave "
+        "it since (`PATCH /attachments/{attachment_id}`)."
+    )
     content_type: str = Field(description="The media type read from the bytes (not the one the client sent).")
     size: int = Field(description="Bytes stored (for images: of the normalised image).")
     created_at: datetime = Field(description="When it was stored.")
