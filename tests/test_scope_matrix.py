@@ -77,6 +77,8 @@ SCOPED_FOR_EVERYONE = {
     "api-tokens:read",
     "attachments:content",
     "attachments:delete",
+    "attachments:replace_content",
+    "attachments:update",
     "documents:list",
     "evaluations:site",
     # Customer users read the PDFs of their reports only (employees: of what they see); else 404.
@@ -231,6 +233,10 @@ def bodies(world: World, v: Victim) -> dict[str, list[Call]]:
         "tickets:update_comment": [Call(json={"body": "Gekapert"})],
         "tickets:create_attachments": [Call(files=upload)],
         "tickets:rate": [Call(json={"score": 1, "comment": "Gefälscht"})],
+        "attachments:update": [Call(json={"filename": "gekapert.txt"})],
+        "attachments:replace_content": [
+            Call(files=[("file", ("boese.txt", b"Eindringling war hier", "text/plain"))])
+        ],
         "outbox:retry": [Call()],
         "uploads:create": [Call(files=upload)],
         "form-templates:create": [Call(json={"name": "Untergeschoben", "elements": []})],

@@ -41,6 +41,7 @@ SCHEMA_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 BODY_NAMES = {
     "auth_token": "LoginForm",
     "tickets_create_attachments": "AttachmentUpload",
+    "attachments_replace_content": "AttachmentReplacement",
     "uploads_create": "UploadForm",
 }
 _FILES_EXAMPLE = {"files": ["(the bytes of Treppenhaus-EG.jpg)", "(the bytes of Mängelprotokoll.pdf)"]}
@@ -56,6 +57,10 @@ BODY_DOCS = {
     "UploadForm": (
         "Files to upload for a form, as `multipart/form-data` parts named `files`.",
         _FILES_EXAMPLE,
+    ),
+    "AttachmentReplacement": (
+        "The new content of an attachment, as exactly one `multipart/form-data` part named `file`.",
+        {"file": "(the bytes of Mängelprotokoll-korrigiert.pdf)"},
     ),
 }
 

@@ -78,6 +78,8 @@ HISTORY_EVENTS: dict[str, ShownEvent] = {
     "attachment_deleted": _ATTACHMENT,
     # The rating is part of the ticket, which everyone who sees the ticket sees.
     "rated": ShownEvent(frozenset({"rating"})),
+    "attachment_renamed": _ATTACHMENT,
+    "attachment_replaced": _ATTACHMENT,
 }
 
 # Ticket fields whose values are ids a customer user knows only within its scope, with the statement

@@ -318,8 +318,11 @@ class HistoryEntry(ResponseModel):
     event: str = Field(
         description="What happened: `created`: the ticket was reported; `updated`: a field changed "
         "(`field` names it); `comment_added`, `comment_edited`, `comment_deleted`: a comment or internal "
-        "note; `attachment_added`, `attachment_deleted`: a file; `rated`: the reporter rated the closed "
-        "ticket (`new_value`: `{score, comment}`). More kinds may come."
+        "note; `attachment_added`, `attachment_deleted`: a file; `attachment_renamed`, "
+        "`attachment_replaced`: a file renamed, or its content replaced, by its uploader (both values "
+        "hold the file's `id` and what changed: `filename`; for a replacement also `content_type` and "
+        "`size`); `rated`: the reporter rated the closed ticket (`new_value`: `{score, comment}`). More "
+        "kinds may come."
     )
     field: str | None = Field(
         description="The ticket field changed (`status`, `title`, …), `comment`, `attachment` or "

@@ -355,7 +355,8 @@ def record_attachment(
     attachment: Attachment,
     event: Literal["attachment_added", "attachment_deleted"],
 ) -> None:
-    """The one writer of attachment history: an attachment added to or removed from its ticket."""
+    """The one writer of attachment history: an attachment added to or removed from its ticket (and,
+    in `record_attachment_edit`, renamed or given another file)."""
     assert attachment.ticket_id is not None
     repo.add_event(
         session,
@@ -369,5 +370,28 @@ def record_attachment(
                 "filename": attachment.filename,
             }
         },
+        public=True,
+    )
+
+
+def record_attachment_edit(
+    session: AsyncSession,
+    actor_id: uuid.UUID,
+    attachment: Attachment,
+    event: Literal["attachment_renamed", "attachment_replaced"],
+    old: dict[str, Any],
+) -> None:
+    """An attachment of a ticket renamed, or its file replaced: `old` holds what it was (the fields
+    that changed), the entry's new value the same fields as they are now; both name the attachment."""
+    assert attachment.ticket_id is not None
+    ref = {"id": str(attachment.id)}
+    repo.add_event(
+        session,
+        attachment.ticket_id,
+        actor_id,
+        event,
+        field="attachment",
+        old={**ref, **old},
+        new={**ref, **{name: getattr(attachment, name) for name in old}},
         public=True,
     )
