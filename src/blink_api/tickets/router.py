@@ -224,7 +224,9 @@ async def create_ticket(
     async def create() -> TicketRead:
         ticket = await service.create_ticket(session, principal, body.ticket, settings=ctx.settings)
         if checked:
-            await service.attach_files(session, ctx.storage, principal, ticket.id, checked)
+            await service.attach_files(
+                session, ctx.storage, principal, ticket.id, checked, settings=ctx.settings
+            )
         response.headers["ETag"] = service.etag(ticket)
         return service.read(ticket)
 
