@@ -308,13 +308,15 @@ async def test_own_actions_never_mail_oneself(client, portal, mailbox):
 async def test_employee_followers_hear_of_customer_comments_and_attachments(client, portal, mailbox):
     world = portal
     ticket = await customer_ticket(client, world, mailbox)
+    colleague_id = await me_id(client, await add_customer_user(client, world, COLLEAGUE))
     r = await set_followers(
-        client, world.admin.headers, ticket, [world.customer_user_x.id, world.employee_a.id]
+        client, world.admin.headers, ticket, [world.customer_user_x.id, world.employee_a.id, colleague_id]
     )
     assert r.status_code == 200, r.text
     assert [(f["id"], f["kind"]) for f in r.json()["items"]] == [
         (str(world.customer_user_x.id), "customer_user"),
         (str(world.employee_a.id), "employee"),
+        (colleague_id, "customer_user"),
     ]
 
     r = await client.post(
@@ -326,10 +328,11 @@ async def test_employee_followers_hear_of_customer_comments_and_attachments(clie
     mails = await mailbox.deliver()
     # The customer user who uploaded hears nothing; customer followers are not told of files.
     assert recipients(mails) == [world.employee_a.email]
+    assert COLLEAGUE not in recipients(mails)
     assert "foto.txt" in text_part(mails[0].message)
 
     await comment(client, world.customer_user_x.headers, ticket, "Bitte schnell.")
-    assert recipients(await mailbox.deliver()) == [world.employee_a.email]
+    assert recipients(await mailbox.deliver()) == sorted([COLLEAGUE, world.employee_a.email])
 
 
 # --- Refused -------------------------------------------------------------------------------------------
