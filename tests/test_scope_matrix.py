@@ -94,11 +94,19 @@ SCOPED_FOR_EVERYONE = {
     "tickets:list_attachments",
     "tickets:list_comments",
     "tickets:rate",
+    # Following, and the followers (employees only, 403 for customer users on a ticket they see):
+    # outside the scope, the ticket is not found.
+    "tickets:list_followers",
     "tickets:read",
+    "tickets:read_subscription",
     "tickets:read_comment",
     "tickets:update",
     "tickets:update_comment",
+    "tickets:update_followers",
+    "tickets:update_subscription",
 }
+# The caller's own settings: everyone reads and sets its own, and nobody else's.
+OWN_SETTINGS = {"me:read_notification_settings", "me:update_notification_settings"}
 SCOPED_FOR_EMPLOYEES = {
     "employees:read",
     "form-submissions:complete",
@@ -127,6 +135,8 @@ def expected_status(caller: str, name: str, query: dict[str, str] | None) -> int
         return 201 if employee else 403
     if name in OWN_FOR_EVERYONE:
         return 201
+    if name in OWN_SETTINGS:
+        return 200
     if name in COMPANY_WIDE or name in LISTS_FOR_EMPLOYEES:
         return 200 if employee else 403
     if name in LISTS_FOR_EVERYONE:
@@ -237,6 +247,11 @@ def bodies(world: World, v: Victim) -> dict[str, list[Call]]:
         "attachments:replace_content": [
             Call(files=[("file", ("boese.txt", b"Eindringling war hier", "text/plain"))])
         ],
+        "tickets:update_subscription": [Call(json={"subscribed": True})],
+        "tickets:update_followers": [Call(json={"account_ids": [str(world.employee_a.id)]})],
+        # The caller's own settings, as they are: a change would show in its account's `updated_at`,
+        # which administrators read (its own, not the victim's).
+        "me:update_notification_settings": [Call(json={"comment": True, "status": True, "locale": "de"})],
         "outbox:retry": [Call()],
         "uploads:create": [Call(files=upload)],
         "form-templates:create": [Call(json={"name": "Untergeschoben", "elements": []})],

@@ -57,6 +57,7 @@ from blink_api.system.router import router as system_router
 from blink_api.tenants.router import router as tenants_router
 from blink_api.ticket_types.router import router as ticket_types_router
 from blink_api.tickets.comment_router import router as ticket_comments_router
+from blink_api.tickets.following_router import router as ticket_following_router
 from blink_api.tickets.rating_router import router as ticket_rating_router
 from blink_api.tickets.router import router as tickets_router
 from blink_api.webhooks.delivery import WebhookWorker
@@ -93,6 +94,7 @@ _ROUTERS_BY_TRAFFIC: tuple[tuple[APIRouter, RouteScope | None], ...] = (
     (tickets_router, scopes.TICKETS),
     (ticket_comments_router, scopes.TICKETS),
     (ticket_rating_router, scopes.TICKETS),
+    (ticket_following_router, scopes.TICKETS),
     (ticket_attachments_router, scopes.TICKETS),
     (attachments_router, scopes.TICKETS),
     (sites_router, scopes.SITES),

@@ -24,7 +24,7 @@ from blink_api.identity.principals import PERMISSIONS
 from blink_api.kit.passwords import Passwords
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
-from blink_api.tickets.models import Ticket, TicketComment, TicketRating
+from blink_api.tickets.models import Ticket, TicketComment, TicketFollower, TicketRating
 from blink_api.tickets.repository import next_number, refresh_search
 
 log = logging.getLogger(__name__)
@@ -263,6 +263,11 @@ async def _demo_portal_and_tickets(
                     created_at=ticket.closed_at + timedelta(hours=2),
                 )
             )
+            await session.flush()
+        if index == 1:
+            # The customer user follows the re-cleaning Mia raised on its site: it hears of its comments
+            # and of its closing like of its own tickets.
+            session.add(TicketFollower(ticket_id=ticket.id, account_id=customer_user.id, following=True))
             await session.flush()
         await refresh_search(session, ticket.id)
     template = FormTemplate(created_by_id=mia.id, latest_version=1, published_version=1)

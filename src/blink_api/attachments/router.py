@@ -161,7 +161,9 @@ async def create_attachments(
     checked = await stored_files.check_files(ctx, principal, files)
 
     async def create() -> AttachmentList:
-        stored = await tickets.attach_files(session, ctx.storage, principal, ticket.id, checked)
+        stored = await tickets.attach_files(
+            session, ctx.storage, principal, ticket.id, checked, settings=ctx.settings
+        )
         return AttachmentList(items=[AttachmentRead.model_validate(a) for a in stored])
 
     parts = stored_files.upload_fingerprint(checked)

@@ -158,3 +158,22 @@ class TicketRating(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
 
     __mapper_args__ = {"eager_defaults": True}
+
+
+class TicketFollower(Base):
+    """Who follows a ticket beyond its creator and assignee, and who of those two stopped following.
+
+    `following` true: an explicit follower; false: the creator or assignee unfollowed (an opt-out,
+    kept while the role lasts). Anyone else who does not follow has no row.
+    """
+
+    __tablename__ = "ticket_followers"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    following: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))

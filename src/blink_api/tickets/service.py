@@ -9,7 +9,6 @@ from contextlib import aclosing
 from typing import Any, Literal
 
 import anyio
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -289,8 +288,8 @@ async def update_ticket(
     if {"title", "description"} & changes.keys():
         await repo.refresh_search(session, ticket.id)
     closed = changes.get("status", (None, None))[1] == "closed"
-    if closed:
-        await notify.ticket_closed(session, settings, ticket, principal)
+    if "status" in changes:
+        await notify.status_changed(session, settings, ticket, principal, *changes["status"])
     await session.refresh(ticket, ["updated_at", "version"])
     await publish(session, Event("ticket.updated", ticket.site_id, ticket))
     if closed:
@@ -336,16 +335,21 @@ async def attach_files(
     principal: Principal,
     ticket_id: uuid.UUID,
     checked: list[CheckedFile],
+    *,
+    settings: Settings,
 ) -> list[Attachment]:
-    """Store checked uploads as attachments of the ticket, each in its history."""
+    """Store checked uploads as attachments of the ticket, each in its history; its followers among
+    the staff are mailed once about all of them."""
     stored = await files.store_files(session, storage, principal, checked, ticket_id=ticket_id)
     for attachment in stored:
         record_attachment(session, principal.id, attachment, "attachment_added")
     await session.flush()
-    site_id = await session.scalar(select(Ticket.site_id).where(Ticket.id == ticket_id))
-    assert site_id is not None
+    ticket = await session.get(Ticket, ticket_id)
+    assert ticket is not None
+    if stored:
+        await notify.attachments_added(session, settings, ticket, principal, [a.filename for a in stored])
     for attachment in stored:
-        await publish(session, Event("ticket.attachment_added", site_id, attachment))
+        await publish(session, Event("ticket.attachment_added", ticket.site_id, attachment))
     return stored
 
 
