@@ -68,17 +68,9 @@ _TEXTS = {
             "zu Ihrem Ticket gibt es einen neuen Kommentar von {author}:",
         ),
         "customer_closed": ("Ticket {number} wurde geschlossen: {title}", "Ihr Ticket wurde geschlossen."),
-        "customer_status": (
-            "Ticket {number} ist jetzt {status}: {title}",
-            "der Status des Tickets ist jetzt: {status}.",
-        ),
         "employee_closed": (
             "Ticket {number} wurde geschlossen: {title}",
             "{author} hat das Ticket geschlossen.",
-        ),
-        "employee_status": (
-            "Ticket {number} ist jetzt {status}: {title}",
-            "{author} hat den Status auf {status} gesetzt.",
         ),
         "employee_staff_comment": (
             "Neuer Kommentar zu Ticket {number}: {title}",
@@ -90,9 +82,6 @@ _TEXTS = {
         ),
         "rate": "Wie zufrieden sind Sie mit der Erledigung? Bewerten Sie das Ticket hier:",
         "rate_link": "Ticket bewerten",
-        "status_open": "offen",
-        "status_in_progress": "in Bearbeitung",
-        "status_closed": "geschlossen",
         "employee_ticket": (
             "Neues Kundenticket {number}: {title}",
             "{author} hat über das Kundenportal ein Ticket erstellt:",
@@ -112,17 +101,9 @@ _TEXTS = {
             "there is a new comment on your ticket from {author}:",
         ),
         "customer_closed": ("Ticket {number} was closed: {title}", "Your ticket was closed."),
-        "customer_status": (
-            "Ticket {number} is now {status}: {title}",
-            "the ticket's status is now: {status}.",
-        ),
         "employee_closed": (
             "Ticket {number} was closed: {title}",
             "{author} closed the ticket.",
-        ),
-        "employee_status": (
-            "Ticket {number} is now {status}: {title}",
-            "{author} set the status to {status}.",
         ),
         "employee_staff_comment": (
             "New comment on ticket {number}: {title}",
@@ -134,9 +115,6 @@ _TEXTS = {
         ),
         "rate": "How satisfied are you with the work? Rate the ticket here:",
         "rate_link": "Rate the ticket",
-        "status_open": "open",
-        "status_in_progress": "in progress",
-        "status_closed": "closed",
         "employee_ticket": (
             "New customer ticket {number}: {title}",
             "{author} created a ticket in the customer portal:",
@@ -161,18 +139,16 @@ def ticket_mail(
     facts: TicketFacts,
     author: str = "",
     text: str | None = None,
-    status: str = "",
     ask_rating: bool = False,
 ) -> Mail:
     """One of the ticket mails; `kind` names both the audience (customer_…, employee_…) and the event.
-    `status` is the ticket's new status (status mails); `ask_rating` adds the request to rate the
+    `ask_rating` adds the request to rate the
     ticket, with its link (the closing mail to the customer user who created it)."""
     words = _TEXTS.get(locale, _TEXTS["de"])
     subject_pattern, lead_pattern = words[kind]
-    status_word = words.get(f"status_{status}", status)
-    subject = _single_line(subject_pattern.format(number=facts.number, title=facts.title, status=status_word))
+    subject = _single_line(subject_pattern.format(number=facts.number, title=facts.title))
     greeting = words["greeting"].format(name=recipient_name)
-    lead = lead_pattern.format(author=author, status=status_word)
+    lead = lead_pattern.format(author=author)
     ticket_line = f"{words['ticket']} {facts.number}: {facts.title}"
     site_line = f"{words['site']}: {facts.site}"
     plain = [greeting, lead]

@@ -4,8 +4,8 @@ messages, one recipient each, and each recipient at most one per event.
 - Followers of a ticket (`tickets.following`: its creator and assignee unless they stopped, and
   whoever chose to follow it or was added) are mailed about
   - a public comment by someone else (`comment` setting);
-  - a status change by someone else, closing included (`status` setting); the closing mail to the
-    customer user who created the ticket asks for its rating;
+  - its closing by someone else (`status` setting; other status changes are not mailed, as the seed
+    has it); the closing mail to the customer user who created the ticket asks for its rating;
   - employees only: new attachments by someone else.
 - Employees besides: without an assignee, the tenant's employees who opted in (`notify_unassigned`)
   are mailed when a customer user creates a ticket or comments on one.
@@ -142,7 +142,6 @@ async def _send(
     kind_for: dict[bool, str],
     text: str | None = None,
     rating_for: uuid.UUID | None = None,
-    **words: str,
 ) -> None:
     """One mail to each recipient; `kind_for[is_customer]` names its text (`notifications.templates`)."""
     facts: templates.TicketFacts | None = None
@@ -157,7 +156,6 @@ async def _send(
             author=actor.name,
             text=text,
             ask_rating=recipient.is_customer and rating_for == recipient.account.id,
-            **words,
         )
         await enqueue(session, kind, recipient.account.email, mail)
 
@@ -196,8 +194,11 @@ async def comment_added(
 async def status_changed(
     session: AsyncSession, settings: Settings, ticket: Ticket, actor: Principal, old: str, new: str
 ) -> None:
-    """Followers hear of every status change; the closing mail to a customer user who created the
-    ticket asks it to rate the ticket."""
+    """Closing is announced to the followers; other status changes are not mailed (the seed: a
+    customer user hears when its ticket is commented or closed). The closing mail to the customer
+    user who created the ticket asks it to rate the ticket."""
+    if new != "closed":
+        return
     recipients = await _recipients(
         session,
         ticket,
@@ -206,18 +207,14 @@ async def status_changed(
         customers=customer_view.shows_event("updated", "status", public=True),
         employees=True,
     )
-    closed = new == "closed"
     await _send(
         session,
         settings,
         ticket,
         actor,
         recipients,
-        {True: "customer_closed", False: "employee_closed"}
-        if closed
-        else {True: "customer_status", False: "employee_status"},
-        rating_for=ticket.created_by_id if closed else None,
-        status=new,
+        {True: "customer_closed", False: "employee_closed"},
+        rating_for=ticket.created_by_id,
     )
 
 
