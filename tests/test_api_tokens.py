@@ -623,10 +623,18 @@ def test_openapi_documents_the_token_scheme_and_each_operations_scope(app):
     assert schemes["APIToken"]["type"] == "http" and schemes["APIToken"]["scheme"] == "bearer"
     assert any(s.get("flows", {}).get("password") for s in schemes.values())
     operations = {op["operationId"]: op for item in document["paths"].values() for op in item.values()}
-    assert {"APIToken": ["tickets:read"]} in operations["tickets:list"]["security"]
-    assert {"APIToken": ["tickets:write"]} in operations["tickets:create"]["security"]
-    assert {"APIToken": ["master-data:write"]} in operations["sites:create"]["security"]
-    assert {"APIToken": []} in operations["me:read"]["security"]
-    assert operations["api-tokens:create"]["security"] == [{"OAuth2PasswordBearer": []}]
-    assert "403" in operations["sites:list"]["responses"]
-    assert "security" not in operations["auth:token"]
+    for name, scope in [
+        ("tickets_list", "tickets:read"),
+        ("tickets_create", "tickets:write"),
+        ("sites_create", "master-data:write"),
+    ]:
+        assert {"APIToken": []} in operations[name]["security"]
+        assert operations[name]["x-token-scope"] == scope
+        assert f"API tokens need the scope `{scope}`." in operations[name]["description"]
+    assert {"APIToken": []} in operations["me_read"]["security"] and "x-token-scope" not in operations[
+        "me_read"
+    ]
+    assert operations["api_tokens_create"]["security"] == [{"OAuth2PasswordBearer": []}]
+    assert "API tokens are refused" in operations["api_tokens_create"]["description"]
+    assert "403" in operations["sites_list"]["responses"]
+    assert operations["auth_token"]["security"] == []

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from fastapi.dependencies.models import Dependant
 
 from blink_api.app import api_routes, create_app
+from blink_api.contract import OPERATION_ID, SCHEMA_NAME, operation_id
 from blink_api.identity.dependencies import get_principal, public
 from tests.conftest import make_settings
 
@@ -26,6 +28,9 @@ PUBLIC_ROUTES = {
     "public-forms:read",
     "public-forms:submit",
 }
+
+
+PUBLIC_OPERATIONS = {operation_id(name) for name in PUBLIC_ROUTES}
 
 
 def _calls(dependant: Dependant) -> set[object]:
@@ -70,7 +75,7 @@ def test_every_operation_documents_its_problem_answers(app):
             assert operation["operationId"], (method, path)
             assert operation.get("tags"), (method, path)
             problems = {code for code in responses if code.startswith(("4", "5"))}
-            if path.startswith("/api/v1/") and operation["operationId"] not in PUBLIC_ROUTES:
+            if path.startswith("/api/v1/") and operation["operationId"] not in PUBLIC_OPERATIONS:
                 assert "401" in problems, f"{method} {path} does not document 401"
             if operation.get("parameters") or operation.get("requestBody"):
                 assert "422" in problems, f"{method} {path} does not document 422"
@@ -125,7 +130,79 @@ def test_every_list_answers_a_page(app, field):
     schemas = document["components"]["schemas"]
     for path, operations in document["paths"].items():
         operation = operations.get("get")
-        if not operation or not operation["operationId"].endswith(":list"):
+        if not operation or not operation["operationId"].endswith("_list"):
             continue
         ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
         assert field in schemas[ref.rsplit("/", 1)[1]]["properties"], path
+
+
+def _all_operations(document):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            yield path, method, operation
+
+
+def test_operation_ids_and_schema_names_follow_one_naming_rule(app):
+    # Generated clients name functions after operation ids and classes after schemas: a name outside
+    # the rule comes out as `ticketscreate` or `BodyAuthtoken`.
+    document = app.openapi()
+    ids = [operation["operationId"] for _, _, operation in _all_operations(document)]
+    assert len(ids) == len(set(ids))
+    assert [i for i in ids if not OPERATION_ID.fullmatch(i)] == []
+    assert {operation_id(route.name) for route in api_routes(app) if route.include_in_schema} == set(ids)
+    schemas = document["components"]["schemas"]
+    assert [name for name in schemas if not SCHEMA_NAME.fullmatch(name)] == []
+    assert [name for name, schema in schemas.items() if schema.get("title", name) != name] == []
+    assert "TicketReadPage" in schemas and "LoginForm" in schemas and "AttachmentUpload" in schemas
+
+
+def test_every_reference_resolves(app):
+    document = app.openapi()
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(document)))
+    assert refs and refs <= set(document["components"]["schemas"])
+
+
+def test_public_operations_say_so_and_others_name_their_schemes(app):
+    document = app.openapi()
+    for path, method, operation in _all_operations(document):
+        if operation["operationId"] in PUBLIC_OPERATIONS:
+            assert operation["security"] == [], (method, path)
+        else:
+            assert operation["security"], (method, path)
+    assert document["servers"] and document["info"]["license"]["identifier"] == "AGPL-3.0-or-later"
+    assert document["info"]["contact"]["name"]
+
+
+def test_file_parts_are_binary_strings(app):
+    schemas = app.openapi()["components"]["schemas"]
+    for name in ("AttachmentUpload", "UploadForm"):
+        files = schemas[name]["properties"]["files"]
+        assert files["items"] == {"type": "string", "format": "binary"}, name
+
+
+def test_query_parameters_are_never_null(app):
+    for path, method, operation in _all_operations(app.openapi()):
+        for parameter in operation.get("parameters", []):
+            assert "null" not in json.dumps(parameter["schema"]), (method, path, parameter["name"])
+
+
+def test_request_fields_with_a_default_are_optional_and_say_their_default(app):
+    document = app.openapi()
+    comment = document["components"]["schemas"]["CommentCreate"]
+    assert "internal" not in comment["required"] and "default" not in comment["properties"]["internal"]
+    assert comment["properties"]["internal"]["description"].endswith("Default: `false`.")
+    login = document["components"]["schemas"]["LoginForm"]["properties"]
+    assert not any("default" in field for field in login.values())
+
+
+def test_retry_and_replay_headers_are_documented(app):
+    document = app.openapi()
+    for path, method, operation in _all_operations(document):
+        for status in ("429", "503"):
+            if status in operation["responses"]:
+                assert "Retry-After" in operation["responses"][status]["headers"], (method, path, status)
+        if path.startswith("/api/v1/"):
+            assert "503" in operation["responses"], (method, path)
+        if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", [])):
+            created = operation["responses"]["201"]
+            assert "Idempotent-Replayed" in created["headers"], (method, path)

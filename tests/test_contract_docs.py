@@ -47,7 +47,9 @@ def undocumented(document: dict[str, Any]) -> list[str]:
             if not prop.get("description", "").strip():
                 missing.append(f"schema {name}: field {field} without a description")
             values = prop.get("enum") or [
-                v for branch in prop.get("anyOf", []) + prop.get("items", {}).get("anyOf", []) for v in branch.get("enum", [])
+                v
+                for branch in prop.get("anyOf", []) + prop.get("items", {}).get("anyOf", [])
+                for v in branch.get("enum", [])
             ]
             unexplained = [v for v in values if f"`{v}`" not in prop.get("description", "")]
             if unexplained:

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import io
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from blink_api.tickets.router import none_match
 from tests.factories import PASSWORD, World
@@ -144,22 +147,22 @@ async def _webhook(client, world, ctx):
 
 # Every operation that answers 201, and how to call it; the caller's headers read what it created.
 CREATORS: dict[str, Create] = {
-    "tickets:create": _ticket,
-    "tickets:create_comment": _comment,
-    "tickets:create_attachments": _attachments,
-    "uploads:create": _upload,
-    "sites:create": _master_data("sites"),
-    "tenants:create": _master_data("tenants"),
-    "ticket-types:create": _master_data("ticket-types"),
-    "customers:create": _master_data("customers"),
-    "employees:create": _master_data("employees"),
-    "permission-groups:create": _master_data("permission-groups"),
-    "customers:create_user": _customer_user,
-    "form-templates:create": _template,
-    "form-submissions:create": _submission,
-    "public-forms:submit": _public_submission,
-    "api-tokens:create": _api_token,
-    "webhooks:create": _webhook,
+    "tickets_create": _ticket,
+    "tickets_create_comment": _comment,
+    "tickets_create_attachments": _attachments,
+    "uploads_create": _upload,
+    "sites_create": _master_data("sites"),
+    "tenants_create": _master_data("tenants"),
+    "ticket_types_create": _master_data("ticket-types"),
+    "customers_create": _master_data("customers"),
+    "employees_create": _master_data("employees"),
+    "permission_groups_create": _master_data("permission-groups"),
+    "customers_create_user": _customer_user,
+    "form_templates_create": _template,
+    "form_submissions_create": _submission,
+    "public_forms_submit": _public_submission,
+    "api_tokens_create": _api_token,
+    "webhooks_create": _webhook,
 }
 
 
@@ -406,3 +409,30 @@ async def test_a_token_answer_is_not_kept_by_any_cache(client, world):
 def test_the_token_answer_documents_its_cache_headers(app):
     headers = app.openapi()["paths"]["/api/v1/auth/token"]["post"]["responses"]["200"]["headers"]
     assert {"Cache-Control", "Pragma"} <= headers.keys()
+
+
+async def test_large_answers_are_gzipped_for_clients_that_accept_it(client):
+    zipped = await client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert int(zipped.headers["content-length"]) < len(zipped.content) / 4  # httpx decoded it
+    assert "accept-encoding" in zipped.headers["vary"].lower()
+    plain = await client.get("/openapi.json", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.json() == zipped.json()
+
+
+async def test_small_answers_and_compressed_media_are_sent_as_they_are(client, world, portal):
+    small = await client.get("/health/live", headers={"Accept-Encoding": "gzip"})
+    assert small.status_code == 200 and "content-encoding" not in small.headers
+    ticket = await new_ticket(client, world.customer_user_x, world.site_a1, world.type_a)
+    noise = io.BytesIO()
+    Image.frombytes("RGB", (64, 64), os.urandom(64 * 64 * 3)).save(noise, "PNG")
+    headers = world.customer_user_x.headers
+    files = [("files", ("rauschen.png", noise.getvalue(), "image/png"))]
+    r = await client.post(f"{API}/tickets/{ticket['id']}/attachments", headers=headers, files=files)
+    [attachment] = r.json()["items"]
+    r = await client.get(
+        f"{API}/attachments/{attachment['id']}/content", headers={**headers, "Accept-Encoding": "gzip"}
+    )
+    assert r.status_code == 200 and len(r.content) > 1024
+    assert "content-encoding" not in r.headers

@@ -279,7 +279,7 @@ async def test_the_date_bounds_are_accepted_and_documented(app, client, world):
     )
     assert r.status_code == 200 and len(r.json()["items"]) == 2
     parameters = app.openapi()["paths"]["/api/v1/tickets"]["get"]["parameters"]
-    created_from = next(p for p in parameters if p["name"] == "created_from")["schema"]["anyOf"][0]
+    created_from = next(p for p in parameters if p["name"] == "created_from")
     assert (
         MIN_DATE.isoformat() in created_from["description"]
         and MAX_DATE.isoformat() in created_from["description"]

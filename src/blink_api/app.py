@@ -11,14 +11,14 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from blink_api import __version__, bootstrap
+from blink_api import __version__, bootstrap, contract
 from blink_api.attachments.router import router as attachments_router
 from blink_api.attachments.router import ticket_attachments_router
 from blink_api.customers.router import router as customers_router
@@ -28,10 +28,11 @@ from blink_api.employees.router import groups_router
 from blink_api.employees.router import router as employees_router
 from blink_api.evaluations.router import router as evaluations_router
 from blink_api.files.router import uploads_router
+from blink_api.files.sniffing import ALLOWED_TYPES
 from blink_api.forms.router import public_router as public_forms_router
 from blink_api.forms.router import submissions_router, templates_router
 from blink_api.identity import scopes
-from blink_api.identity.dependencies import API_TOKEN_SCHEME, token_scope, token_scopes_of
+from blink_api.identity.dependencies import token_scope
 from blink_api.identity.repository import signing_key
 from blink_api.identity.router import api_tokens_router, me_router
 from blink_api.identity.router import router as auth_router
@@ -41,11 +42,8 @@ from blink_api.kit.config import Settings, get_settings
 from blink_api.kit.context import AppContext
 from blink_api.kit.db import Database, resolve_database_url
 from blink_api.kit.errors import (
-    FieldError,
-    Problem,
     UnexpectedErrorMiddleware,
     install_error_handlers,
-    problem_responses,
 )
 from blink_api.kit.limits import RequestBodyMiddleware
 from blink_api.kit.observability import Metrics, RequestContextMiddleware
@@ -60,7 +58,6 @@ from blink_api.tenants.router import router as tenants_router
 from blink_api.ticket_types.router import router as ticket_types_router
 from blink_api.tickets.comment_router import router as ticket_comments_router
 from blink_api.tickets.router import router as tickets_router
-from blink_api.tickets.schemas import TicketCreate
 from blink_api.webhooks.delivery import WebhookWorker
 from blink_api.webhooks.router import router as webhooks_router
 
@@ -158,8 +155,8 @@ def api_routes(app: FastAPI) -> list[RouteContext]:
 
 
 def _operation_id(route: APIRoute) -> str:
-    # Every route is named `domain:action`; the name is the operation id generated clients use.
-    return route.name
+    # Every route is named `domain:action`; generated clients get it in snake case (`tickets_create`).
+    return contract.operation_id(route.name)
 
 
 async def build_context(settings: Settings, database: Database) -> AppContext:
@@ -346,6 +343,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         timeout_seconds=settings.body_timeout_seconds,
         min_bytes_per_second=settings.body_min_bytes_per_second,
     )
+    # Large answers (lists, CSV exports, the OpenAPI document) compressed for clients that accept gzip.
+    # Stored files are sent as they are, with their length: images, PDFs and office documents are
+    # compressed already (an uploaded CSV is the one stored type that gets compressed on the way).
+    stored = sorted(ALLOWED_TYPES - {"text/csv"})
+    app.add_middleware(
+        GZipMiddleware,
+        minimum_size=1024,
+        compresslevel=6,
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, *stored),
+    )
     if settings.cors_origins:
         # Outside everything that answers by itself (413, 408, 500, 503), so that a page of an allowed
         # origin can read every problem; inside the request id, so preflights are logged too.
@@ -359,50 +366,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 def openapi_document(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
-    document = get_openapi(
+    app.openapi_schema = contract.build_document(
         title=app.title,
         version=app.version,
         description=app.description,
         routes=app.routes,
-        tags=app.openapi_tags,
-        separate_input_output_schemas=False,
+        tags=app.openapi_tags or [],
+        contexts=api_routes(app),
     )
-    # Without a summary of its own an operation is summarised from its endpoint's name
-    # ("list_tenants" -> "List tenants"), not FastAPI's default from the operation id ("Tenants:List").
-    endpoint_names = {rc.name: rc.endpoint.__name__ for rc in api_routes(app)}
-    for operations in document["paths"].values():
-        for operation in operations.values():
-            name = operation.get("operationId", "")
-            if name in endpoint_names and operation.get("summary") == name.replace("_", " ").title():
-                operation["summary"] = endpoint_names[name].replace("_", " ").capitalize()
-    # A JSON body of another media type is refused with 415 (see errors.py) wherever one is read.
-    unsupported = problem_responses(415)[415]
-    for operations in document["paths"].values():
-        for operation in operations.values():
-            if "application/json" in operation.get("requestBody", {}).get("content", {}):
-                operation["responses"].setdefault("415", unsupported)
-    # What an API token needs for each operation: its scope as the role of the `APIToken` requirement
-    # (OpenAPI allows role names for schemes other than OAuth2), no `APIToken` where tokens are refused,
-    # and the 403 a token lacking it gets.
-    rules = {rc.name: rule for rc in api_routes(app) for rule in token_scopes_of(rc.dependant)}
-    forbidden = problem_responses(403)[403]
-    for operations in document["paths"].values():
-        for method, operation in operations.items():
-            rule = rules.get(operation.get("operationId", ""))
-            if rule is None:
-                continue
-            needed = rule.needed(method.upper())
-            security = [r for r in operation.get("security", []) if API_TOKEN_SCHEME not in r]
-            if rule.tokens:
-                security.append({API_TOKEN_SCHEME: [needed] if needed else []})
-            operation["security"] = security
-            if needed or not rule.tokens:
-                operation["responses"].setdefault("403", forbidden)
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    # Bodies documented by hand (read from JSON or multipart) still need their schema in components.
-    for model in (Problem, FieldError, TicketCreate):
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schema.pop("$defs", None)
-        schemas[model.__name__] = schema
-    app.openapi_schema = document
-    return document
+    return app.openapi_schema
