@@ -184,7 +184,7 @@ def main() -> None:
 
     # An API token with tickets:read: it lists tickets and may not create one.
     issued = api_tokens_create.sync(
-        client=api, body=ApiTokenCreate(name="scenario.py", scopes=[ApiTokenCreateScopesItem.TICKETSREAD])
+        client=api, body=ApiTokenCreate(name="scenario.py", scopes=[ApiTokenCreateScopesItem.TICKETS_READ])
     )
     issued = expect(issued, ApiTokenCreated, "creating an API token")
     check(
