@@ -211,6 +211,8 @@ async def test_other_accept_values_keep_answering_json(client, world: World):
         r = await client.get(f"{API}/tickets", headers={**world.employee_a.headers, "Accept": accept})
         assert r.status_code == 200 and r.headers["content-type"] == "application/json", accept
         assert len(r.json()["items"]) == 1
+        # The URL also answers CSV: a cache keeps the two apart.
+        assert "accept" in r.headers["vary"].lower(), accept
 
 
 async def _raw_get(

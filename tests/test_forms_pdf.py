@@ -406,3 +406,13 @@ async def test_a_signature_pad_png_shows_dark_strokes_on_a_light_background(clie
     dark = sum(histogram[:100]) / sum(histogram)
     # Mostly paper, a little ink.
     assert light > 0.8 and 0 < dark < 0.2, (light, dark)
+
+
+async def test_a_client_that_asks_for_plain_bytes_gets_the_pdf_labelled_so(client, world, ctx):
+    # Generated clients that handle downloads as bytes ask for application/octet-stream.
+    filler, sub = await fill_inspection(client, world, ctx)
+    url = f"{API}/form-submissions/{sub['id']}/pdf"
+    plain = await client.get(url, headers={**filler.headers, "Accept": "application/octet-stream"})
+    assert plain.status_code == 200 and plain.headers["content-type"] == "application/octet-stream"
+    assert plain.headers["content-disposition"].startswith("attachment;")
+    assert plain.content == await get_pdf(client, filler, sub["id"])

@@ -472,3 +472,40 @@ async def test_upload_with_the_same_key_and_files_is_stored_once(
     assert theirs.json()["items"][0]["id"] != first.json()["items"][0]["id"]
     assert len(await attachment_list(client, world.employee_a, ticket["id"])) == 2
     assert len(files_under(storage_root) - before) == 2
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("application/octet-stream", "application/octet-stream"),
+        ("image/png;q=0.5, application/octet-stream", "application/octet-stream"),
+        ("*/*", "image/png"),
+        ("image/png, application/octet-stream", "image/png"),
+        ("image/*, application/octet-stream;q=0.9", "image/png"),
+        ("application/octet-stream;q=0", "image/png"),
+        (None, "image/png"),
+    ],
+)
+async def test_a_download_is_labelled_with_its_own_type_unless_plain_bytes_are_preferred(
+    client, world, ticket, accept, expected
+):
+    photo = png(32, 32)
+    r = await upload(client, world.employee_a, ticket["id"], ("foto.png", photo, "image/png"))
+    [attachment] = r.json()["items"]
+    headers = {**world.employee_a.headers, **({"Accept": accept} if accept else {})}
+    r = await client.get(f"{API}/attachments/{attachment['id']}/content", headers=headers)
+    assert r.status_code == 200 and r.headers["content-type"] == expected
+    assert pixels(r.content) == pixels(photo)
+    inline = expected == "image/png"
+    assert r.headers["content-disposition"].startswith("inline;" if inline else "attachment;")
+
+
+def test_downloads_offer_plain_bytes_first_so_generated_clients_read_bytes(app):
+    paths = app.openapi()["paths"]
+    for path in (
+        f"{API}/attachments/{{attachment_id}}/content",
+        f"{API}/form-submissions/{{submission_id}}/pdf",
+    ):
+        content = paths[path]["get"]["responses"]["200"]["content"]
+        assert next(iter(content)) == "application/octet-stream", path
+        assert all(media["schema"] == {"type": "string", "format": "binary"} for media in content.values())

@@ -27,6 +27,7 @@ from typing import Any
 
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import RouteContext
+from pydantic import BaseModel
 
 from blink_api.identity.dependencies import API_TOKEN_SCHEME, token_scopes_of
 from blink_api.kit.errors import FieldError, Problem, problem_responses
@@ -38,11 +39,27 @@ OPERATION_ID = re.compile(r"^[a-z]+(?:_[a-z]+)*$")
 # `TicketRead`, `TicketReadPage`, `LoginForm`: PascalCase, letters and digits only.
 SCHEMA_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
-# The bodies FastAPI names after their operation (`Body_<operation id>`), by what they are.
+# The bodies FastAPI names after their operation (`Body_<operation id>`), by what they are, with what
+# FastAPI cannot say of a body made of form parameters: what it is, and an example.
 BODY_NAMES = {
     "auth_token": "LoginForm",
     "tickets_create_attachments": "AttachmentUpload",
     "uploads_create": "UploadForm",
+}
+_FILES_EXAMPLE = {"files": ["(the bytes of Treppenhaus-EG.jpg)", "(the bytes of Mängelprotokoll.pdf)"]}
+BODY_DOCS = {
+    "LoginForm": (
+        "The OAuth2 password form (`application/x-www-form-urlencoded`).",
+        {"grant_type": "password", "username": "jana.petersen@example.com", "password": "Hafenkante-2026!"},
+    ),
+    "AttachmentUpload": (
+        "Files to attach to the ticket, as `multipart/form-data` parts named `files`.",
+        _FILES_EXAMPLE,
+    ),
+    "UploadForm": (
+        "Files to upload for a form, as `multipart/form-data` parts named `files`.",
+        _FILES_EXAMPLE,
+    ),
 }
 
 LICENSE = {"name": "GNU Affero General Public License v3.0 or later", "identifier": "AGPL-3.0-or-later"}
@@ -99,6 +116,7 @@ def build_document(
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schema.pop("$defs", None)
         schemas[model.__name__] = schema
+    _examples_with_nulls(schemas)
     _summaries(document, by_id)
     _problems(document)
     _security(document, by_id)
@@ -110,6 +128,22 @@ def build_document(
     _request_defaults_described(document)
     _replay_header(document)
     return document
+
+
+def _models(base: type[BaseModel]) -> Iterable[type[BaseModel]]:
+    for model in base.__subclasses__():
+        yield model
+        yield from _models(model)
+
+
+def _examples_with_nulls(schemas: dict[str, Any]) -> None:
+    # FastAPI writes the document without any `null` (exclude_none), the `null`s of examples too, which
+    # leaves examples that their own schema refuses (`closed_at` missing where it is required and
+    # null). Each model's examples go back in as the model states them.
+    for model in _models(BaseModel):
+        schema = schemas.get(model.__name__)
+        if model.__module__.startswith("blink_api.") and schema is not None and "examples" in schema:
+            schema["examples"] = model.model_json_schema()["examples"]
 
 
 def _summaries(document: dict[str, Any], by_id: dict[str, RouteContext]) -> None:
@@ -182,6 +216,9 @@ def _rename_schemas(document: dict[str, Any]) -> None:
     for old, new in renames.items():
         schema = schemas.pop(old)
         schema["title"] = new
+        if new in BODY_DOCS:
+            schema["description"], example = BODY_DOCS[new]
+            schema["examples"] = [example]
         schemas[new] = schema
     document["components"]["schemas"] = dict(sorted(schemas.items()))
     if renames:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Path, Request, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -25,6 +25,9 @@ from blink_api.tickets import service as tickets
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 ticket_attachments_router = APIRouter(prefix="/tickets", tags=["tickets"])
 
+AttachmentId = Annotated[uuid.UUID, Path(description="The file's id; 404 when the caller cannot reach it.")]
+TicketId = Annotated[uuid.UUID, Path(description="The ticket's id; 404 when the caller does not see it.")]
+
 
 @router.get(
     "/{attachment_id}/content",
@@ -33,9 +36,12 @@ ticket_attachments_router = APIRouter(prefix="/tickets", tags=["tickets"])
     responses={**problem_responses(401, 404, 422), 200: {"content": DOWNLOAD_TYPES}},
 )
 async def download(
-    ctx: Ctx, session: DbSession, principal: CurrentPrincipal, attachment_id: uuid.UUID
+    ctx: Ctx, session: DbSession, principal: CurrentPrincipal, attachment_id: AttachmentId, request: Request
 ) -> Response:
-    """The stored bytes, with the sniffed type; inline only for images and PDF."""
+    """The stored bytes, with the type read from them; shown inline only for images and PDF, offered
+    for download otherwise; as `application/octet-stream` to a client whose `Accept` prefers that.
+    Anyone who sees the ticket the file is attached to may fetch it (customer users: also a site
+    document); a file on no ticket (an upload, a form's photo or signature) only its uploader."""
     attachment = await service.get_attachment(session, principal, attachment_id)
     return await stored_file(
         ctx.storage,
@@ -43,6 +49,7 @@ async def download(
         filename=attachment.filename,
         content_type=attachment.content_type,
         size=attachment.size,
+        accept=request.headers.get("accept"),
     )
 
 
@@ -53,11 +60,12 @@ async def download(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def delete(
-    ctx: Ctx, session: DbSession, principal: CurrentPrincipal, attachment_id: uuid.UUID
+    ctx: Ctx, session: DbSession, principal: CurrentPrincipal, attachment_id: AttachmentId
 ) -> Response:
-    """Customer users delete only their own. Photos and signatures of a form submission: only its
-    filler, only while it is a draft (409 once completed). The stored object goes once the deletion is
-    committed."""
+    """Removes a file from its ticket (kept in the ticket's history) and from storage. Employees who see
+    the ticket may delete any of its files; customer users delete only their own. Photos and
+    signatures of a form submission: only its filler, only while it is a draft (409 once completed).
+    The stored object goes once the deletion is committed."""
     key = await service.delete_attachment(session, principal, attachment_id)
     return Response(status_code=204, background=BackgroundTask(ctx.storage.delete, key))
 
@@ -66,8 +74,10 @@ async def delete(
     "/{ticket_id}/attachments", name="tickets:list_attachments", responses=problem_responses(401, 404, 422)
 )
 async def list_attachments(
-    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, page: Pagination
+    session: DbSession, principal: CurrentPrincipal, ticket_id: TicketId, page: Pagination
 ) -> Page[AttachmentRead]:
+    """The files attached to a ticket the caller sees, newest first; fetch each one's bytes through
+    `GET /attachments/{attachment_id}/content`."""
     return await service.list_for_ticket(session, principal, ticket_id, page)
 
 
@@ -86,13 +96,16 @@ async def create_attachments(
     ctx: Ctx,
     session: DbSession,
     principal: CurrentPrincipal,
-    ticket_id: uuid.UUID,
+    ticket_id: TicketId,
     files: Annotated[list[UploadFile], File(description="One or more files.")],
     idempotency: Idempotent,
     request: Request,
 ) -> AttachmentList:
-    """Images, PDF, office documents and text; the type is read from the bytes, not from the client.
-    Images are stored normalised (at most 2048 pixels on the longer side, upright, without metadata)."""
+    """Attaches files to a ticket the caller sees (employees and customer users alike), as a multipart
+    form with one or more `files` (at most 20). Images, PDF, office documents and text; the type is
+    read from the bytes, not from the client (415 otherwise). Images are stored normalised (at most
+    2048 pixels on the longer side, upright, without metadata). Each file is kept in the ticket's
+    history. With `Idempotency-Key`, a retry with the same key and files answers the first result."""
     ticket = await tickets.get_ticket(session, principal, ticket_id)
     checked = await stored_files.check_files(ctx, principal, files)
 

@@ -1,8 +1,9 @@
 """HTTP endpoints of employees and permission groups."""
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from blink_api.employees import service
 from blink_api.employees.schemas import (
@@ -22,12 +23,21 @@ from blink_api.kit.pagination import Page, Pagination
 
 router = APIRouter(prefix="/employees", tags=["employees"])
 
+EmployeeId = Annotated[uuid.UUID, Path(description="The employee's id.")]
+GroupId = Annotated[uuid.UUID, Path(description="The permission group's id.")]
+
 
 @router.get("", name="employees:list", responses=problem_responses(401, 403, 422))
 async def list_employees(
-    session: DbSession, employee: CurrentEmployee, page: Pagination, tenant_id: uuid.UUID | None = None
+    session: DbSession,
+    employee: CurrentEmployee,
+    page: Pagination,
+    tenant_id: Annotated[
+        uuid.UUID | None, Query(description="Only employees belonging to this tenant.")
+    ] = None,
 ) -> Page[EmployeeRead]:
-    """Admins see every employee; other employees see the colleagues of their tenants."""
+    """Employees only, newest first. Admins see every employee; other employees see the colleagues of
+    their tenants."""
     return await service.list_employees(session, employee, page, tenant_id)
 
 
@@ -48,7 +58,8 @@ async def create_employee(
     request: Request,
     response: Response,
 ) -> EmployeeRead:
-    """Without `password`, the employee is mailed a single-use link to set one (`POST /auth/password`).
+    """Administrators only. Without `password`, the employee is mailed a single-use link to set one
+    (`POST /auth/password`). 409 when an account (employee or customer user) has the e-mail address.
 
     403 when the new employee would hold a permission (through its groups) the caller does not hold.
     """
@@ -59,16 +70,19 @@ async def create_employee(
 
 @router.get("/{employee_id}", name="employees:read", responses=problem_responses(401, 403, 404, 422))
 async def read_employee(
-    session: DbSession, employee: CurrentEmployee, employee_id: uuid.UUID
+    session: DbSession, employee: CurrentEmployee, employee_id: EmployeeId
 ) -> EmployeeRead:
+    """Employees only: admins read anyone, other employees the colleagues of their tenants (404 for
+    the rest)."""
     return EmployeeRead.model_validate(await service.get_employee(session, employee, employee_id))
 
 
 @router.patch("/{employee_id}", name="employees:update", responses=problem_responses(401, 403, 404, 409, 422))
 async def update_employee(
-    ctx: Ctx, session: DbSession, admin: AdminEmployee, employee_id: uuid.UUID, body: EmployeeUpdate
+    ctx: Ctx, session: DbSession, admin: AdminEmployee, employee_id: EmployeeId, body: EmployeeUpdate
 ) -> EmployeeRead:
-    """A new password or deactivation ends every session the employee has.
+    """Administrators only; only the fields sent change. A new password or deactivation ends every
+    session the employee has.
 
     403 when the change grants or takes away a permission the caller does not hold (through
     `permission_group_ids` or `is_admin`), or changes the password or e-mail address of, deactivates or
@@ -83,8 +97,8 @@ async def update_employee(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def delete_employee(session: DbSession, admin: AdminEmployee, employee_id: uuid.UUID) -> None:
-    """Refused with 409 while the employee's work is on record; deactivate instead.
+async def delete_employee(session: DbSession, admin: AdminEmployee, employee_id: EmployeeId) -> None:
+    """Administrators only. Refused with 409 while the employee's work is on record; deactivate instead.
 
     403 for an employee holding a permission the caller does not hold.
     """
@@ -98,6 +112,7 @@ groups_router = APIRouter(prefix="/permission-groups", tags=["permission-groups"
 async def list_groups(
     session: DbSession, admin: AdminEmployee, page: Pagination
 ) -> Page[PermissionGroupRead]:
+    """Administrators only: every permission group, newest first."""
     return await service.list_groups(session, page)
 
 
@@ -117,7 +132,8 @@ async def create_group(
     request: Request,
     response: Response,
 ) -> PermissionGroupRead:
-    """403 for a permission the caller does not hold itself: nobody grants what it lacks."""
+    """Administrators only. 403 for a permission the caller does not hold itself: nobody grants what
+    it lacks. 409 when a group has the name already."""
     created = PermissionGroupRead.model_validate(await service.create_group(session, admin, body))
     response.headers["Location"] = location(request, "permission-groups:read", permission_group_id=created.id)
     return created
@@ -127,8 +143,9 @@ async def create_group(
     "/{permission_group_id}", name="permission-groups:read", responses=problem_responses(401, 403, 404, 422)
 )
 async def read_group(
-    session: DbSession, admin: AdminEmployee, permission_group_id: uuid.UUID
+    session: DbSession, admin: AdminEmployee, permission_group_id: GroupId
 ) -> PermissionGroupRead:
+    """Administrators only."""
     return PermissionGroupRead.model_validate(await service.get_group(session, permission_group_id))
 
 
@@ -138,9 +155,11 @@ async def read_group(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def update_group(
-    session: DbSession, admin: AdminEmployee, permission_group_id: uuid.UUID, body: PermissionGroupUpdate
+    session: DbSession, admin: AdminEmployee, permission_group_id: GroupId, body: PermissionGroupUpdate
 ) -> PermissionGroupRead:
-    """403 when adding or removing a permission the caller does not hold itself; renaming is free."""
+    """Administrators only; only the fields sent change. The employees of the group hold the new
+    permissions from their next request. 403 when adding or removing a permission the caller does
+    not hold itself; renaming is free."""
     return PermissionGroupRead.model_validate(
         await service.update_group(session, admin, permission_group_id, body)
     )
@@ -152,6 +171,6 @@ async def update_group(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def delete_group(session: DbSession, admin: AdminEmployee, permission_group_id: uuid.UUID) -> None:
-    """Refused with 409 while employees hold the group."""
+async def delete_group(session: DbSession, admin: AdminEmployee, permission_group_id: GroupId) -> None:
+    """Administrators only. Refused with 409 while employees hold the group."""
     await service.delete_group(session, permission_group_id)

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from blink_api.evaluations import service
 from blink_api.evaluations.schemas import TicketEvaluation
@@ -15,6 +15,14 @@ from blink_api.kit.schema import Day
 
 router = APIRouter(tags=["evaluations"])
 
+SiteId = Annotated[uuid.UUID, Path(description="The site's id; 404 when the caller does not see it.")]
+CustomerId = Annotated[
+    uuid.UUID | None,
+    Query(
+        description="The customer whose sites to evaluate: required for employees (422 without); customer "
+        "users may leave it out or name their own customer (404 for any other)."
+    ),
+]
 ClosedFrom = Annotated[Day | None, Query(description="First day (UTC) of closing counted.")]
 ClosedTo = Annotated[
     Day | None, Query(description="Last day (UTC) of closing counted; not before `closed_from` (else 422).")
@@ -44,13 +52,15 @@ async def site_evaluation(
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
-    site_id: uuid.UUID,
+    site_id: SiteId,
     closed_from: ClosedFrom = None,
     closed_to: ClosedTo = None,
 ) -> TicketEvaluation | Response:
     """Closed tickets of the customer's enabled types on the site, by resolution days
-    `floor((closed_at - created_at) / 1 day)` in buckets of `group_days`. 404 unless the customer
-    enabled the evaluation. `closed_from`/`closed_to` are whole days (UTC), both included.
+    `floor((closed_at - created_at) / 1 day)` in buckets of `group_days`. For everyone who sees the
+    site (employees of its tenant, customer users it is assigned to); 404 unless the site's customer
+    has the evaluation enabled (`PUT /customers/{customer_id}/evaluation-settings`).
+    `closed_from`/`closed_to` are whole days (UTC), both included.
 
     With `Accept: text/csv`: one row per bucket, `from_days, to_days, count` (UTF-8 with a byte order
     mark); any other `Accept` answers JSON."""
@@ -65,11 +75,13 @@ async def overall_evaluation(
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
-    customer_id: uuid.UUID | None = None,
+    customer_id: CustomerId = None,
     closed_from: ClosedFrom = None,
     closed_to: ClosedTo = None,
 ) -> TicketEvaluation | Response:
-    """The same over every site of the customer the caller can see (customer users: their own customer;
-    employees name `customer_id`), as JSON or, with `Accept: text/csv`, one CSV row per bucket."""
+    """The same over every site of the customer the caller can see (customer users: their own customer
+    and their assigned sites; employees name `customer_id` and count their tenants' sites), as JSON
+    or, with `Accept: text/csv`, one CSV row per bucket. 404 unless the customer has the evaluation
+    enabled and the caller sees at least one of its sites."""
     evaluation = await service.overall_evaluation(session, principal, customer_id, closed_from, closed_to)
     return _answer(request, evaluation)

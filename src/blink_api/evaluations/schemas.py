@@ -1,19 +1,45 @@
 """Evaluation bodies."""
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from blink_api.kit.schema import ResponseModel
 
 
 class Bucket(ResponseModel):
-    from_days: int
-    to_days: int
-    count: int
+    """Closed tickets whose resolution took from `from_days` to `to_days` whole days."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"from_days": 0, "to_days": 6, "count": 14}]})
+
+    from_days: int = Field(description="Fewest whole days of resolution counted here.")
+    to_days: int = Field(description="Most whole days of resolution counted here (included).")
+    count: int = Field(description="Closed tickets in this bucket.")
 
 
 class TicketEvaluation(ResponseModel):
-    group_days: int
-    total: int
+    """How long the customer's closed tickets took to resolve: resolution days
+    `floor((closed_at - created_at) / 1 day)`, counted in buckets of `group_days` days."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "group_days": 7,
+                    "total": 23,
+                    "median_days": 4.0,
+                    "buckets": [
+                        {"from_days": 0, "to_days": 6, "count": 14},
+                        {"from_days": 7, "to_days": 13, "count": 0},
+                        {"from_days": 14, "to_days": 20, "count": 9},
+                    ],
+                }
+            ]
+        }
+    )
+
+    group_days: int = Field(
+        description="Width of each bucket in days, as the customer's evaluation settings set it."
+    )
+    total: int = Field(description="Closed tickets counted, over all buckets.")
     median_days: float | None = Field(
         description="Median resolution time in whole days; null without tickets."
     )

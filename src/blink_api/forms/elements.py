@@ -23,10 +23,21 @@ _STRICT = ConfigDict(extra="forbid", strict=True)
 
 
 class Condition(BaseModel):
-    model_config = _STRICT
+    """Shows an element only when an earlier element's answer meets this comparison."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"element": "fenster_sauber", "op": "eq", "value": False}]},
+    )
 
     element: Key = Field(description="Key of an earlier element.")
-    op: Op
+    op: Op = Field(
+        description="How the answer is compared with `value`: `eq`: equal; `ne`: not equal; `lt`, `lte`, "
+        "`gt`, `gte`: less than, at most, greater than, at least (number, rating and date elements "
+        "only); `in`: one of the list `value` (for a multi choice: any chosen option in it). An element "
+        "not answered never meets the condition."
+    )
     value: Any = Field(description="Compared with that element's answer; a list for `in`.")
 
     @model_validator(mode="after")
@@ -36,34 +47,76 @@ class Condition(BaseModel):
         return self
 
 
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    """Strict like every request body, with these examples in the element's schema."""
+    return ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": list(examples)})
+
+
 class _Element(BaseModel):
     model_config = _STRICT
 
-    key: Key
-    label: Label
-    help: Help | None = None
-    required: bool = False
-    visible_if: Condition | None = None
+    key: Key = Field(
+        description="Names the element's answer in `answers` and in conditions: lower-case letters, digits "
+        "and `_`, starting with a letter, unique within the template."
+    )
+    label: Label = Field(description="The question or heading as the person filling in reads it.")
+    help: Help | None = Field(default=None, description="A hint shown with the element.")
+    required: bool = Field(
+        default=False, description="An answer is needed to complete the submission (while it is shown)."
+    )
+    visible_if: Condition | None = Field(
+        default=None, description="Shown only when this condition holds; always shown without one."
+    )
 
 
 class Heading(_Element):
-    type: Literal["heading"]
+    """A heading that structures the form; it takes no answer."""
+
+    model_config = _examples({"type": "heading", "key": "aussenbereich", "label": "Außenbereich"})
+
+    type: Literal["heading"] = Field(description="`heading`: a heading, no answer.")
 
 
 class Text(_Element):
-    type: Literal["text"]
-    max_length: int = Field(default=2000, ge=1, le=2000)
+    """A one-line text answer."""
+
+    model_config = _examples(
+        {"type": "text", "key": "raumnummer", "label": "Raumnummer", "required": True, "max_length": 20}
+    )
+
+    type: Literal["text"] = Field(description="`text`: one line of text.")
+    max_length: int = Field(default=2000, ge=1, le=2000, description="Most characters of the answer.")
 
 
 class Textarea(_Element):
-    type: Literal["textarea"]
-    max_length: int = Field(default=20_000, ge=1, le=20_000)
+    """A text answer of several lines."""
+
+    model_config = _examples(
+        {"type": "textarea", "key": "bemerkungen", "label": "Bemerkungen", "help": "Was ist aufgefallen?"}
+    )
+
+    type: Literal["textarea"] = Field(description="`textarea`: text of several lines.")
+    max_length: int = Field(default=20_000, ge=1, le=20_000, description="Most characters of the answer.")
 
 
 class Number(_Element):
-    type: Literal["number"]
-    min: float | None = None
-    max: float | None = None
+    """A number answer, optionally within bounds."""
+
+    model_config = _examples(
+        {
+            "type": "number",
+            "key": "anzahl_leuchtmittel",
+            "label": "Defekte Leuchtmittel",
+            "min": 0,
+            "max": 500,
+        }
+    )
+
+    type: Literal["number"] = Field(description="`number`: a number.")
+    min: float | None = Field(default=None, description="Smallest answer accepted; no bound when left out.")
+    max: float | None = Field(
+        default=None, description="Largest answer accepted (not below `min`); no bound when left out."
+    )
 
     @model_validator(mode="after")
     def _range(self) -> Number:
@@ -73,16 +126,39 @@ class Number(_Element):
 
 
 class Rating(_Element):
-    type: Literal["rating"]
+    """A rating as the answer: a whole number from 1 to 5."""
+
+    model_config = _examples({"type": "rating", "key": "sauberkeit", "label": "Sauberkeit Sanitärräume"})
+
+    type: Literal["rating"] = Field(description="`rating`: a whole number from 1 to 5.")
 
 
 class YesNo(_Element):
-    type: Literal["yes_no"]
+    """A yes-or-no answer (`true` or `false`)."""
+
+    model_config = _examples(
+        {"type": "yes_no", "key": "fenster_sauber", "label": "Fenster sauber?", "required": True}
+    )
+
+    type: Literal["yes_no"] = Field(description="`yes_no`: `true` or `false`.")
 
 
 class Choice(_Element):
-    type: Literal["choice"]
-    options: list[Option] = Field(min_length=1, max_length=100)
+    """One of a list of options as the answer."""
+
+    model_config = _examples(
+        {
+            "type": "choice",
+            "key": "zustand",
+            "label": "Zustand Eingangsbereich",
+            "options": ["gut", "mittel", "schlecht"],
+        }
+    )
+
+    type: Literal["choice"] = Field(description="`choice`: exactly one of `options`.")
+    options: list[Option] = Field(
+        min_length=1, max_length=100, description="The options offered, each once, in the order shown."
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> Choice:
@@ -92,33 +168,88 @@ class Choice(_Element):
 
 
 class MultiChoice(Choice):
-    type: Literal["multi_choice"]  # type: ignore[assignment]
+    """Any number of a list of options as the answer (a list of distinct options)."""
+
+    model_config = _examples(
+        {
+            "type": "multi_choice",
+            "key": "maengel",
+            "label": "Festgestellte Mängel",
+            "options": ["Graffiti", "Müll", "Beleuchtung defekt"],
+        }
+    )
+
+    type: Literal["multi_choice"] = Field(  # type: ignore[assignment]
+        description="`multi_choice`: a list of distinct `options`."
+    )
 
 
 class Date(_Element):
-    type: Literal["date"]
+    """A calendar date (YYYY-MM-DD) as the answer."""
+
+    model_config = _examples({"type": "date", "key": "letzte_wartung", "label": "Letzte Wartung"})
+
+    type: Literal["date"] = Field(description="`date`: a date, YYYY-MM-DD.")
 
 
 class Photo(_Element):
-    type: Literal["photo"]
+    """A photo as the answer: the id of an image uploaded with `POST /uploads`."""
+
+    model_config = _examples({"type": "photo", "key": "foto_schaden", "label": "Foto des Schadens"})
+
+    type: Literal["photo"] = Field(description="`photo`: the id of a file uploaded with `POST /uploads`.")
 
 
 class Signature(_Element):
-    type: Literal["signature"]
+    """A signature as the answer: the id of an image uploaded with `POST /uploads`."""
+
+    model_config = _examples(
+        {"type": "signature", "key": "unterschrift_kunde", "label": "Unterschrift Kunde", "required": True}
+    )
+
+    type: Literal["signature"] = Field(
+        description="`signature`: the id of a signature image uploaded with `POST /uploads`."
+    )
 
 
+# The seed's "Ticket anlegen": (1) label, (2) help, (3) type fixed for the person filling in, (4) title
+# and (5) description presets, (6) whether they are editable, (7) due date, (8) PDF.
 class TicketElement(_Element):
-    """The seed's "Ticket anlegen": (1) label, (2) help, (3) type fixed for the person filling in,
-    (4) title and (5) description presets, (6) whether they are editable, (7) due date, (8) PDF."""
+    """Raises a ticket of a fixed type on the submission's site when the submission is completed and
+    the element is shown and answered. Its answer is `null` (no ticket) or an object with `title`,
+    `description` and `due_date`, each only where the template lets the person filling in set it.
+    Not allowed in public forms."""
 
-    type: Literal["ticket"]
-    ticket_type_id: Id
-    title: Label
-    description: Annotated[str, StringConstraints(max_length=20_000)] | None = None
-    title_editable: bool = False
-    description_editable: bool = False
-    due_date_enabled: bool = False
-    attach_pdf: bool = True
+    model_config = _examples(
+        {
+            "type": "ticket",
+            "key": "ticket_fenster",
+            "label": "Reinigung beauftragen",
+            "visible_if": {"element": "fenster_sauber", "op": "eq", "value": False},
+            "ticket_type_id": "b54e2f17-9a3c-4d81-b6e0-2f7c8d1a9e35",
+            "title": "Fenster reinigen",
+            "description": "Bei der Begehung als verschmutzt gemeldet.",
+            "title_editable": False,
+            "description_editable": True,
+            "due_date_enabled": True,
+            "attach_pdf": True,
+        }
+    )
+
+    type: Literal["ticket"] = Field(description="`ticket`: raises a ticket on completion.")
+    ticket_type_id: Id = Field(
+        description="The type of the ticket raised: one the template manager sees, not an absence type."
+    )
+    title: Label = Field(description="The ticket's title, unless the person filling in may change it.")
+    description: Annotated[str, StringConstraints(max_length=20_000)] | None = Field(
+        default=None, description="The ticket's description preset."
+    )
+    title_editable: bool = Field(default=False, description="The person filling in may change the title.")
+    description_editable: bool = Field(
+        default=False, description="The person filling in may change the description."
+    )
+    due_date_enabled: bool = Field(default=False, description="The person filling in may set a due date.")
+    attach_pdf: bool = Field(default=True, description="The filled form is attached to the ticket as PDF.")
 
 
 Element = Annotated[

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from blink_api.files.downloads import download_headers, stored_file
+from blink_api.files.downloads import binary_content, download_headers, sent_as, stored_file
 from blink_api.forms import public, submissions, templates
 from blink_api.forms.schemas import (
     PublicForm,
@@ -30,12 +31,23 @@ from blink_api.kit.ratelimit import per_client, retry_after_responses
 
 templates_router = APIRouter(prefix="/form-templates", tags=["form-templates"])
 
+TemplateId = Annotated[uuid.UUID, Path(description="The template's id; 404 when the caller does not see it.")]
+SubmissionId = Annotated[
+    uuid.UUID, Path(description="The submission's id; 404 when the caller does not see it.")
+]
+Token = Annotated[
+    PublicToken,
+    Path(description="The link token of a published public form (`public_token`); 404 when no form has it."),
+]
+
 
 @templates_router.get("", name="form-templates:list", responses=problem_responses(401, 403, 422))
 async def list_templates(
     session: DbSession, employee: CurrentEmployee, page: Pagination
 ) -> Page[TemplateRead]:
-    """Template managers see drafts too; other employees the published versions."""
+    """Form templates, newest first, for employees. Template managers (`check:templates:manage`) see
+    every template in its latest version, drafts included; other employees the published versions of
+    templates that have one."""
     return await templates.list_templates(session, employee, page)
 
 
@@ -61,8 +73,10 @@ async def create_template(
     "/{template_id}", name="form-templates:read", responses=problem_responses(401, 403, 404, 422)
 )
 async def read_template(
-    session: DbSession, employee: CurrentEmployee, template_id: uuid.UUID
+    session: DbSession, employee: CurrentEmployee, template_id: TemplateId
 ) -> TemplateRead:
+    """One form template, for employees: template managers read its latest version (a draft included),
+    other employees its published version (404 before it has one)."""
     return await templates.get_template(session, employee, template_id)
 
 
@@ -70,9 +84,10 @@ async def read_template(
     "/{template_id}", name="form-templates:replace", responses=problem_responses(401, 403, 404, 422)
 )
 async def replace_template(
-    session: DbSession, manager: TemplateManager, template_id: uuid.UUID, body: TemplateCreate
+    session: DbSession, manager: TemplateManager, template_id: TemplateId, body: TemplateCreate
 ) -> TemplateRead:
-    """Replaces the draft; when the latest version is published, this becomes the next version."""
+    """Replaces the draft as a whole (needs `check:templates:manage`); when the latest version is
+    published, this becomes the next version, and the published one stays as it is."""
     return await templates.update_template(session, manager, template_id, body)
 
 
@@ -80,9 +95,10 @@ async def replace_template(
     "/{template_id}", name="form-templates:update", responses=problem_responses(401, 403, 404, 422)
 )
 async def update_template(
-    session: DbSession, manager: TemplateManager, template_id: uuid.UUID, body: TemplateUpdate
+    session: DbSession, manager: TemplateManager, template_id: TemplateId, body: TemplateUpdate
 ) -> TemplateRead:
-    """Changes the draft; when the latest version is published, this becomes the next version."""
+    """Changes the fields sent of the draft (needs `check:templates:manage`); when the latest version is
+    published, this becomes the next version, and the published one stays as it is."""
     return await templates.update_template(session, manager, template_id, body)
 
 
@@ -92,9 +108,11 @@ async def update_template(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def publish_template(
-    session: DbSession, manager: TemplateManager, template_id: uuid.UUID
+    session: DbSession, manager: TemplateManager, template_id: TemplateId
 ) -> TemplateRead:
-    """Freezes the latest version, which submissions are filled against; a public template gets its link."""
+    """Freezes the latest version, which submissions are filled against from now on (needs
+    `check:templates:manage`); a public template gets its link token. 409 when the latest version is
+    published already; 422 when a public template holds a ticket element."""
     return await templates.publish_template(session, manager, template_id)
 
 
@@ -104,8 +122,9 @@ async def publish_template(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def delete_template(session: DbSession, manager: TemplateManager, template_id: uuid.UUID) -> None:
-    """Refused with 409 once the template has submissions."""
+async def delete_template(session: DbSession, manager: TemplateManager, template_id: TemplateId) -> None:
+    """Deletes a template with all its versions (needs `check:templates:manage`); refused with 409 once
+    the template has submissions."""
     await templates.delete_template(session, template_id)
 
 
@@ -117,9 +136,12 @@ async def list_submissions(
     session: DbSession,
     employee: CurrentEmployee,
     page: Pagination,
-    template_id: uuid.UUID | None = None,
-    site_id: uuid.UUID | None = None,
+    template_id: Annotated[uuid.UUID | None, Query(description="Only submissions of this template.")] = None,
+    site_id: Annotated[uuid.UUID | None, Query(description="Only submissions for this site.")] = None,
 ) -> Page[SubmissionRead]:
+    """Form submissions, newest first, for employees: those for their tenants' sites (administrators:
+    all). Submissions through a public link belong to no site: administrators and template managers
+    see them."""
     return await submissions.list_submissions(session, employee, page, template_id, site_id)
 
 
@@ -140,8 +162,10 @@ async def create_submission(
     request: Request,
     response: Response,
 ) -> SubmissionRead:
-    """Filled against the template's published version. With `complete: true` it is completed at once
-    (see `complete`)."""
+    """Starts filling in a form at a site of the caller's tenants (employees), against the template's
+    published version; the answers are checked as far as given. With `complete: true` it is completed
+    at once (see `POST /form-submissions/{submission_id}/complete`). Photos and signatures name
+    images the caller uploaded with `POST /uploads`."""
     submission = await submissions.create_submission(ctx, session, employee, body)
     response.headers["Location"] = location(request, "form-submissions:read", submission_id=submission.id)
     return await submissions.read_submission(session, submission)
@@ -151,8 +175,9 @@ async def create_submission(
     "/{submission_id}", name="form-submissions:read", responses=problem_responses(401, 403, 404, 422)
 )
 async def read_submission(
-    session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID
+    session: DbSession, employee: CurrentEmployee, submission_id: SubmissionId
 ) -> SubmissionRead:
+    """One form submission the caller sees (see `GET /form-submissions`)."""
     return await submissions.read_submission(
         session, await submissions.get_submission(session, employee, submission_id)
     )
@@ -162,9 +187,10 @@ async def read_submission(
     "/{submission_id}", name="form-submissions:update", responses=problem_responses(401, 403, 404, 409, 422)
 )
 async def update_submission(
-    session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID, body: SubmissionUpdate
+    session: DbSession, employee: CurrentEmployee, submission_id: SubmissionId, body: SubmissionUpdate
 ) -> SubmissionRead:
-    """While a draft, by the person filling it in."""
+    """Changes a draft: only the person filling it in (403 for others), only while a draft (409 once
+    completed)."""
     submission = await submissions.update_submission(session, employee, submission_id, body)
     return await submissions.read_submission(session, submission)
 
@@ -175,9 +201,10 @@ async def update_submission(
     responses=problem_responses(401, 403, 404, 422, 429, 503),
 )
 async def complete_submission(
-    ctx: Ctx, session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID
+    ctx: Ctx, session: DbSession, employee: CurrentEmployee, submission_id: SubmissionId
 ) -> SubmissionRead:
-    """Atomic and once: every visible, answered ticket element raises one ticket on the submission's site,
+    """Completes a draft (only the person filling it in): required answers are enforced now (422).
+    Atomic and once: every visible, answered ticket element raises one ticket on the submission's site,
     with the filled form attached as PDF where the element says so. Completing again answers the same.
     The PDF is rendered now, once, and kept; while too many renders run, 503 (429 while the caller's own
     runs) with `Retry-After`, and nothing is completed."""
@@ -191,14 +218,17 @@ async def complete_submission(
     response_class=Response,
     responses={
         **problem_responses(401, 403, 404, 422, 429, 503),
-        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+        200: {"content": binary_content("application/pdf")},
     },
 )
 async def submission_pdf(
-    ctx: Ctx, session: DbSession, employee: CurrentEmployee, submission_id: uuid.UUID
+    ctx: Ctx, session: DbSession, employee: CurrentEmployee, submission_id: SubmissionId, request: Request
 ) -> Response:
-    """A completed submission: the PDF stored at completion, as it was then. A draft: rendered now;
-    while too many renders run, 503 (or 429 while the caller's own render runs) with `Retry-After`."""
+    """The filled form as PDF, for everyone who sees the submission. A completed submission: the PDF
+    stored at completion, as it was then. A draft: rendered now;
+    while too many renders run, 503 (or 429 while the caller's own render runs) with `Retry-After`.
+    Labelled `application/octet-stream` for a client whose `Accept` prefers that."""
+    accept = request.headers.get("accept")
     document = await submissions.submission_pdf(ctx, session, employee, submission_id)
     if document.storage_key is not None:
         return await stored_file(
@@ -207,12 +237,12 @@ async def submission_pdf(
             filename=document.filename,
             content_type="application/pdf",
             size=document.size,
+            accept=accept,
         )
     assert document.data is not None
+    label = sent_as(accept, "application/pdf")
     return Response(
-        document.data,
-        media_type="application/pdf",
-        headers=download_headers(document.filename, "application/pdf", document.size),
+        document.data, media_type=label, headers=download_headers(document.filename, label, document.size)
     )
 
 
@@ -225,8 +255,9 @@ public_router = APIRouter(prefix="/public/forms", tags=["public-forms"], depende
     dependencies=[per_client("public-forms:read", lambda settings: settings.public_form_reads_per_minute)],
     responses={**problem_responses(404, 422), **retry_after_responses(429)},
 )
-async def read_public_form(session: DbSession, token: PublicToken) -> PublicForm:
-    """A published public form, for anyone with the link. Limited per client address (429 beyond)."""
+async def read_public_form(session: DbSession, token: Token) -> PublicForm:
+    """A published public form, for anyone with the link (no login). Limited per client address (429
+    beyond)."""
     return await public.public_form(session, token)
 
 
@@ -244,9 +275,11 @@ async def read_public_form(session: DbSession, token: PublicToken) -> PublicForm
     },
 )
 async def submit_public_form(
-    session: DbSession, token: PublicToken, body: PublicSubmissionCreate, request: Request, response: Response
+    session: DbSession, token: Token, body: PublicSubmissionCreate, request: Request, response: Response
 ) -> PublicSubmissionRead:
-    """Completed at once; never raises tickets. Limited per client address (429 beyond)."""
+    """Submits answers to a published public form, for anyone with the link (no login): checked like an
+    employee's, completed at once; never raises tickets; photos and signatures cannot be answered.
+    Limited per client address (429 beyond)."""
     submission = await public.public_submission(session, token, body)
     assert submission.completed_at is not None
     response.headers["Location"] = location(request, "form-submissions:read", submission_id=submission.id)

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from blink_api.forms.elements import Element
 from blink_api.kit.schema import Id, Name, RequestModel, ResponseModel, Text
@@ -28,76 +28,269 @@ def _single_line(value: str) -> str:
 TemplateName = Annotated[Name, AfterValidator(_single_line)]
 
 
+_TEMPLATE_ID = "c6d83f0a-2e51-4b97-8d4c-91a7e5f2b038"
+_SITE_ID = "7a1d4e93-2c58-4b06-8f3a-e1b9c72d5a40"
+_SUBMISSION_ID = "a8e15c72-4d9b-4f03-b6a1-3c7e9d2f5b84"
+_EMPLOYEE_ID = "e2c71b94-6f3d-4a58-9b20-c4d8a1e57f63"
+_PHOTO_ID = "4e8a2d61-9c3f-4b57-a0e2-6d1f8b3c7a95"
+
+_ELEMENTS: list[dict[str, Any]] = [
+    {"type": "heading", "key": "treppenhaus", "label": "Treppenhaus"},
+    {"type": "yes_no", "key": "fenster_sauber", "label": "Fenster sauber?", "required": True},
+    {
+        "type": "photo",
+        "key": "foto_fenster",
+        "label": "Foto der Fenster",
+        "visible_if": {"element": "fenster_sauber", "op": "eq", "value": False},
+    },
+    {
+        "type": "ticket",
+        "key": "ticket_fenster",
+        "label": "Reinigung beauftragen",
+        "visible_if": {"element": "fenster_sauber", "op": "eq", "value": False},
+        "ticket_type_id": "b54e2f17-9a3c-4d81-b6e0-2f7c8d1a9e35",
+        "title": "Fenster reinigen",
+        "description_editable": True,
+        "attach_pdf": True,
+    },
+    {"type": "rating", "key": "sauberkeit", "label": "Sauberkeit insgesamt", "required": True},
+]
+_ANSWERS: dict[str, Any] = {
+    "fenster_sauber": False,
+    "foto_fenster": _PHOTO_ID,
+    "ticket_fenster": {"description": "Fenster 3. OG Nordseite, Treppenhaus."},
+    "sauberkeit": 3,
+}
+_NAME = "Begehung Bürogebäude"
+_DESCRIPTION = "Monatliche Sichtprüfung von Treppenhaus und Fenstern."
+
+_PUBLIC_ELEMENTS: list[dict[str, Any]] = [
+    {"type": "rating", "key": "zufriedenheit", "label": "Wie zufrieden sind Sie mit der Reinigung?"},
+    {"type": "textarea", "key": "hinweise", "label": "Was können wir besser machen?", "max_length": 2000},
+]
+
+
 class TemplateCreate(RequestModel):
-    name: TemplateName
-    description: Description | None = None
+    """A form template: its name and its elements, in the order they are filled in. It starts as a
+    draft (version 1) until published."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": _NAME, "description": _DESCRIPTION, "is_public": False, "elements": _ELEMENTS},
+                {
+                    "name": "Ihre Meinung zur Reinigung",
+                    "description": "Bürogebäude Hafenstraße 12",
+                    "is_public": True,
+                    "elements": _PUBLIC_ELEMENTS,
+                },
+            ]
+        }
+    )
+
+    name: TemplateName = Field(
+        description="The form's name, 1 to 200 characters on one line; the PDF's title and file name."
+    )
+    description: Description | None = Field(default=None, description="What the form is for, shown above it.")
     is_public: bool = Field(
         default=False, description="Fillable by anyone with the link; no ticket elements then."
     )
-    elements: list[Element] = Field(default_factory=list, max_length=500)
+    elements: list[Element] = Field(
+        default_factory=list,
+        max_length=500,
+        description="The form's elements in order (at most 500); conditions refer to earlier ones only.",
+    )
 
 
 class TemplateUpdate(RequestModel):
-    """Changes the draft; a published version stays as it is and the change becomes the next version."""
+    """Changes the draft; a published version stays as it is and the change becomes the next version.
+    Fields left out stay as they are."""
 
-    name: TemplateName = Field(default=None)
-    description: Description | None = None
-    is_public: bool = Field(default=None)
-    elements: list[Element] = Field(default=None, max_length=500)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"description": "Sichtprüfung von Treppenhaus, Fenstern und Außenanlage."}]
+        }
+    )
+
+    name: TemplateName = Field(default=None, description="The form's name, 1 to 200 characters on one line.")
+    description: Description | None = Field(
+        default=None, description="What the form is for; `null` clears it."
+    )
+    is_public: bool = Field(
+        default=None, description="Fillable by anyone with the link; no ticket elements then."
+    )
+    elements: list[Element] = Field(
+        default=None, max_length=500, description="Replaces every element (at most 500)."
+    )
 
 
 class TemplateRead(ResponseModel):
-    id: uuid.UUID
-    name: str
-    description: str | None
-    is_public: bool
-    elements: list[Element]
+    """A form template in one version: the latest (a draft included) for template managers, the
+    published one for other employees."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": _TEMPLATE_ID,
+                    "name": "Ihre Meinung zur Reinigung",
+                    "description": "Bürogebäude Hafenstraße 12",
+                    "is_public": True,
+                    "elements": _PUBLIC_ELEMENTS,
+                    "version": 2,
+                    "status": "published",
+                    "published_version": 2,
+                    "public_token": "q7Vd3kLx9TfR2mWpB8sYcN4hZ1aE6uJo",
+                    "created_at": "2026-10-05T07:30:00Z",
+                    "updated_at": "2026-11-02T10:12:45.250000Z",
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID = Field(description="The template's id, the same in every version.")
+    name: str = Field(description="The form's name.")
+    description: str | None = Field(description="What the form is for; null when none was given.")
+    is_public: bool = Field(description="Fillable by anyone with the link (`public_token`).")
+    elements: list[Element] = Field(description="The form's elements in order.")
     version: int = Field(description="The version shown.")
-    status: Literal["draft", "published"] = Field(description="Whether the version shown is published.")
-    published_version: int | None
+    status: Literal["draft", "published"] = Field(
+        description="Whether the version shown is published. `draft`: still changes in place, not yet "
+        "fillable; `published`: frozen, submissions are filled against it."
+    )
+    published_version: int | None = Field(
+        description="The latest published version, the one submissions are filled against; null before "
+        "the first publication."
+    )
     public_token: str | None = Field(description="Link token of a published public form.")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = Field(description="When the template was created.")
+    updated_at: datetime = Field(description="When the template last changed.")
 
 
 class SubmissionCreate(RequestModel):
-    template_id: Id
-    site_id: Id
-    answers: dict[str, Any] = Field(default_factory=dict, description="Keyed by element key.")
+    """A form to fill in at a site, against the template's published version."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"template_id": _TEMPLATE_ID, "site_id": _SITE_ID, "answers": _ANSWERS, "complete": False}
+            ]
+        }
+    )
+
+    template_id: Id = Field(description="The template to fill in; it must have a published version.")
+    site_id: Id = Field(description="The site the form is filled in for; one of the caller's tenants.")
+    answers: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyed by element key; the value's type is the element's (see the element types).",
+    )
     complete: bool = Field(default=False, description="Complete at once (raises the tickets).")
 
 
 class SubmissionUpdate(RequestModel):
-    site_id: Id = Field(default=None)
+    """Changes a draft submission; fields left out stay as they are."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"answers": {**_ANSWERS, "sauberkeit": 4}}]})
+
+    site_id: Id = Field(default=None, description="Another site of the caller's tenants.")
     answers: dict[str, Any] = Field(default=None, description="Replaces the answers.")
 
 
 class SubmissionRead(ResponseModel):
-    id: uuid.UUID
-    template_id: uuid.UUID
-    template_version: int
-    site_id: uuid.UUID | None
-    status: Literal["draft", "completed"]
-    answers: dict[str, Any]
-    ticket_ids: list[uuid.UUID]
-    created_by: uuid.UUID | None
-    created_at: datetime
-    updated_at: datetime
-    completed_at: datetime | None
+    """A filled-in form."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": _SUBMISSION_ID,
+                    "template_id": _TEMPLATE_ID,
+                    "template_version": 2,
+                    "site_id": _SITE_ID,
+                    "status": "completed",
+                    "answers": _ANSWERS,
+                    "ticket_ids": ["3f2b8c1e-5d4a-4e7b-9c21-8a6f0d3e4b57"],
+                    "created_by": _EMPLOYEE_ID,
+                    "created_at": "2026-11-27T07:55:10.400000Z",
+                    "updated_at": "2026-11-27T08:14:03.512000Z",
+                    "completed_at": "2026-11-27T08:14:03.512000Z",
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID = Field(description="The submission's id.")
+    template_id: uuid.UUID = Field(description="The template filled in.")
+    template_version: int = Field(description="The template's version filled in (its published one then).")
+    site_id: uuid.UUID | None = Field(
+        description="The site it was filled in for; null through a public link."
+    )
+    status: Literal["draft", "completed"] = Field(
+        description="`draft`: still being filled in, its filler may change it; `completed`: done, "
+        "its tickets raised, it no longer changes."
+    )
+    answers: dict[str, Any] = Field(
+        description="The answers of the elements shown, keyed by element key (hidden ones are dropped)."
+    )
+    ticket_ids: list[uuid.UUID] = Field(description="The tickets its completion raised.")
+    created_by: uuid.UUID | None = Field(
+        description="The employee filling it in; null for a submission through a public link."
+    )
+    created_at: datetime = Field(description="When it was started.")
+    updated_at: datetime = Field(description="When it last changed.")
+    completed_at: datetime | None = Field(description="When it was completed; null while a draft.")
 
 
 class PublicForm(ResponseModel):
-    name: str
-    description: str | None
-    version: int
-    elements: list[Element]
+    """A published public form as anyone with its link sees it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Ihre Meinung zur Reinigung",
+                    "description": "Bürogebäude Hafenstraße 12",
+                    "version": 1,
+                    "elements": _PUBLIC_ELEMENTS,
+                }
+            ]
+        }
+    )
+
+    name: str = Field(description="The form's name.")
+    description: str | None = Field(description="What the form is for; null when none was given.")
+    version: int = Field(description="The published version shown, the one a submission is filled against.")
+    elements: list[Element] = Field(description="The form's elements in order.")
 
 
 class PublicSubmissionCreate(RequestModel):
-    answers: dict[str, Any] = Field(default_factory=dict)
+    """Answers to a public form; the submission is completed at once."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"answers": {"zufriedenheit": 4, "hinweise": "Bitte auch die Fensterbänke wischen."}}
+            ]
+        }
+    )
+
+    answers: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyed by element key; photos and signatures cannot be answered without a login.",
+    )
 
 
 class PublicSubmissionRead(ResponseModel):
-    id: uuid.UUID
-    status: Literal["completed"]
-    completed_at: datetime
+    """The receipt of a public form's submission."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": _SUBMISSION_ID, "status": "completed", "completed_at": "2026-11-27T16:03:22.918000Z"}
+            ]
+        }
+    )
+
+    id: uuid.UUID = Field(description="The submission's id.")
+    status: Literal["completed"] = Field(description="`completed`: a public submission is completed at once.")
+    completed_at: datetime = Field(description="When it was submitted.")

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from blink_api.identity import api_tokens, service
 from blink_api.identity.dependencies import CurrentPrincipal, Public
@@ -24,6 +24,8 @@ from blink_api.kit.pagination import Page, Pagination
 from blink_api.kit.ratelimit import client_address, per_client, retry_after_responses
 
 router = APIRouter(tags=["auth"])
+
+TokenId = Annotated[uuid.UUID, Path(description="The API token's id.")]
 
 # A token is a secret: no cache (a browser's, a proxy's) may keep the answer carrying it (RFC 6749 §5.1).
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -73,6 +75,10 @@ async def issue_token(
     summary="Set a password with the token of an invitation or reset link",
 )
 async def set_password(ctx: Ctx, session: DbSession, body: PasswordSet) -> None:
+    """Anyone holding the link, without logging in: employees and customer users created without a
+    password are mailed one. The token works once and expires after a while; 422 at `token` when it
+    is invalid, used or expired, and at `password` when the password is too short or easy to guess
+    (the link then still works). Access tokens issued before stop working."""
     await service.set_password_with_link(ctx, session, body.token, body.password)
 
 
@@ -81,6 +87,8 @@ me_router = APIRouter(tags=["me"])
 
 @me_router.get("/me", name="me:read", responses=problem_responses(401), summary="Who am I")
 async def read_me(principal: CurrentPrincipal) -> Me:
+    """Any authenticated caller, with a password log-in or any API token: the account, its kind, and
+    for employees the tenants and permissions that decide what it sees and may do."""
     return service.me(principal)
 
 
@@ -132,9 +140,7 @@ async def list_api_tokens(
 
 
 @api_tokens_router.get("/{token_id}", name="api-tokens:read", responses=problem_responses(401, 403, 404, 422))
-async def read_api_token(
-    session: DbSession, principal: CurrentPrincipal, token_id: uuid.UUID
-) -> ApiTokenRead:
+async def read_api_token(session: DbSession, principal: CurrentPrincipal, token_id: TokenId) -> ApiTokenRead:
     """Your own tokens; administrators anyone's (another's answers 404 to everyone else). Never the secret."""
     return await api_tokens.get_api_token(session, principal, token_id)
 
@@ -146,6 +152,7 @@ async def read_api_token(
     responses=problem_responses(401, 403, 404, 422),
     summary="Revoke an API token",
 )
-async def revoke_api_token(session: DbSession, principal: CurrentPrincipal, token_id: uuid.UUID) -> None:
-    """Your own tokens; administrators anyone's (another's answers 404 to everyone else)."""
+async def revoke_api_token(session: DbSession, principal: CurrentPrincipal, token_id: TokenId) -> None:
+    """Your own tokens; administrators anyone's (another's answers 404 to everyone else). The token
+    stops working on the very next request. With a password log-in only (403 for an API token)."""
     await api_tokens.revoke_api_token(session, principal, token_id)

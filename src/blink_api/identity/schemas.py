@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Form
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from blink_api.identity import password_policy
@@ -32,23 +32,91 @@ NewPassword = Annotated[
 
 
 class Token(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    """An access token from a log-in, to send as `Authorization: Bearer <access_token>`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJleGFtcGxlIn0.ZXhhbXBsZS1vbmx5",
+                    "token_type": "bearer",
+                    "expires_in": 28800,
+                }
+            ]
+        }
+    )
+
+    access_token: str = Field(
+        description="The access token; it ends with its expiry, a new password or the account's deactivation."
+    )
+    token_type: Literal["bearer"] = Field(
+        default="bearer", description="`bearer`: send the token in the `Authorization: Bearer` header."
+    )
     expires_in: int = Field(description="Seconds until the token expires.")
 
 
+_PERMISSIONS = (
+    "`insight:manage`: configure the customer portal (together with `is_admin`); "
+    "`check:templates:manage`: create and change form templates."
+)
+
+
 class Me(BaseModel):
-    id: uuid.UUID
-    kind: Literal["employee", "customer_user"]
-    email: str
-    name: str
-    is_admin: bool
-    permissions: list[str]
-    tenant_ids: list[uuid.UUID]
-    customer_id: uuid.UUID | None
+    """The caller: the account behind the token and what it may do."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "1d7c4b9e-8a25-4f03-b6e1-3c9f5a2d8e74",
+                    "kind": "employee",
+                    "email": "jana.petersen@example.com",
+                    "name": "Jana Petersen",
+                    "is_admin": True,
+                    "permissions": ["check:templates:manage", "insight:manage"],
+                    "tenant_ids": ["3f2b8c1e-6d4a-4e9b-9a17-2c5d8e0f1a23"],
+                    "customer_id": None,
+                },
+                {
+                    "id": "6f8e2a4d-1c93-4b7a-9d05-e2b7c6a1f348",
+                    "kind": "customer_user",
+                    "email": "malte.hansen@example.org",
+                    "name": "Malte Hansen",
+                    "is_admin": False,
+                    "permissions": [],
+                    "tenant_ids": [],
+                    "customer_id": "8a6e2f14-3b7c-4d59-8e21-5f0a9c3d7b46",
+                },
+            ]
+        }
+    )
+
+    id: uuid.UUID = Field(description="The account's id (an employee's or a customer user's).")
+    kind: Literal["employee", "customer_user"] = Field(
+        description="`employee`: staff of the service company; `customer_user`: a customer's portal log-in."
+    )
+    email: str = Field(description="The address the account logs in with.")
+    name: str = Field(description="The account's display name.")
+    is_admin: bool = Field(description="Whether the account is an administrator (employees only).")
+    permissions: list[str] = Field(
+        description="The permissions of the employee's permission groups; empty for customer users. "
+        + _PERMISSIONS
+    )
+    tenant_ids: list[uuid.UUID] = Field(
+        description="The tenants the employee belongs to; empty for customer users."
+    )
+    customer_id: uuid.UUID | None = Field(description="A customer user's customer; null for employees.")
 
 
 class PasswordSet(RequestModel):
+    """A new password, chosen with the token of an invitation link."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"token": "Zk3vQ9-example-link-token-Lw8", "password": "Glasfassade-Hafen-2026!"}]
+        }
+    )
+
     token: str = Field(min_length=10, max_length=200, description="The token from the set-password link.")
     password: NewPassword = Field(description=password_policy.DESCRIPTION)
 
@@ -61,9 +129,17 @@ class LoginForm:
         self,
         # No length rule: a name no account can have is a failed log-in, counted for the caller.
         username: Annotated[Text, Form(description="The e-mail address.")],
-        password: Annotated[str, Form(json_schema_extra={"format": "password"})],
-        grant_type: Annotated[Literal["password"] | None, Form()] = None,
-        scope: Annotated[str, Form(max_length=1000)] = "",
+        password: Annotated[str, Form(description="The password.", json_schema_extra={"format": "password"})],
+        grant_type: Annotated[
+            Literal["password"] | None,
+            Form(description="`password`, the only OAuth2 flow this API offers; may be left out."),
+        ] = None,
+        scope: Annotated[
+            str,
+            Form(
+                max_length=1000, description="OAuth2 scopes asked for: ignored, a log-in is never narrowed."
+            ),
+        ] = "",
     ) -> None:
         self.username = username
         self.password = password
@@ -77,7 +153,24 @@ _SCOPES_DESCRIPTION = (
 )
 
 
+_EXPIRES = "When the token stops working; null: only when it is revoked."
+
+
 class ApiTokenCreate(RequestModel):
+    """A new API token for the caller."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "CAFM Hanse Immobilien",
+                    "scopes": ["tickets:read", "tickets:write"],
+                    "expires_at": "2027-06-30T23:59:59+02:00",
+                }
+            ]
+        }
+    )
+
     name: Name = Field(description="What the token is for, e.g. the system that uses it.")
     scopes: list[Scope] = Field(
         min_length=1,
@@ -85,23 +178,53 @@ class ApiTokenCreate(RequestModel):
         description=_SCOPES_DESCRIPTION + " Customer users may hold only `tickets:read` and `tickets:write`.",
     )
     expires_at: Instant | None = Field(
-        default=None, description="When the token stops working (in the future); none: when it is revoked."
+        default=None,
+        description="When the token stops working (in the future); null: only when it is revoked.",
     )
+
+
+_TOKEN_READ_EXAMPLE = {
+    "id": "7c3e1a9f-4b26-4d85-b7e0-9a2f5c8d1e36",
+    "name": "CAFM Hanse Immobilien",
+    "prefix": "blk_EXAMPLEo",
+    "scopes": ["tickets:read", "tickets:write"],
+    "expires_at": "2027-06-30T21:59:59Z",
+    "created_at": "2026-03-02T09:15:00Z",
+    "last_used_at": "2026-03-04T07:42:00Z",
+}
 
 
 class ApiTokenRead(ResponseModel):
-    id: uuid.UUID
-    name: str
+    """An API token as its owner sees it, without its secret."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_TOKEN_READ_EXAMPLE]})
+
+    id: uuid.UUID = Field(description="The token's id.")
+    name: str = Field(description="What the token is for.")
     prefix: str = Field(
         description="The beginning of the token, to recognise it by; the rest is never shown."
     )
-    scopes: list[Scope]
-    expires_at: datetime | None
-    created_at: datetime
+    scopes: list[Scope] = Field(description=_SCOPES_DESCRIPTION)
+    expires_at: datetime | None = Field(description=_EXPIRES)
+    created_at: datetime = Field(description="When the token was created.")
     last_used_at: datetime | None = Field(
         description="When the token was last used, to the minute (not updated more often)."
     )
 
 
 class ApiTokenCreated(ApiTokenRead):
+    """A new API token, with its secret: the only answer that ever shows it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_TOKEN_READ_EXAMPLE,
+                    "last_used_at": None,
+                    "token": "blk_EXAMPLEonly-not-a-real-token-00000000000000",
+                }
+            ]
+        }
+    )
+
     token: str = Field(description="The secret: shown in this answer only, never again. Keep it safe.")

@@ -40,7 +40,7 @@ def csv_content() -> dict[str, Any]:
     return {"application/json": {}, MEDIA_TYPE: {"schema": {"type": "string"}}}
 
 
-def _weights(accept: str) -> dict[str, float]:
+def media_weights(accept: str) -> dict[str, float]:
     """The weight (`q`) of each media range named in `accept`, lower-cased; a malformed `q` counts 0."""
     weights: dict[str, float] = {}
     for part in accept.split(","):
@@ -65,7 +65,7 @@ def wants_csv(accept: str | None) -> bool:
     """Whether a request with this `Accept` header asked for CSV (see the module's docstring)."""
     if not accept or "csv" not in accept.lower():
         return False  # the JSON answer's check costs one substring search
-    weights = _weights(accept)
+    weights = media_weights(accept)
     csv_weight = weights.get(MEDIA_TYPE, 0.0)
     # JSON's weight is that of the most specific range matching it (RFC 9110 §12.5.1).
     json_weight = weights.get("application/json", weights.get("application/*", weights.get("*/*", 0.0)))

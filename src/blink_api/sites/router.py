@@ -1,8 +1,9 @@
 """HTTP endpoints of sites."""
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from blink_api.identity.dependencies import AdminEmployee, CurrentPrincipal
 from blink_api.kit.created import created_responses, location
@@ -15,16 +16,19 @@ from blink_api.ticket_types.schemas import TicketTypeRead
 
 router = APIRouter(prefix="/sites", tags=["sites"])
 
+SiteId = Annotated[uuid.UUID, Path(description="The site's id.")]
+
 
 @router.get("", name="sites:list", responses=problem_responses(401, 422))
 async def list_sites(
     session: DbSession,
     principal: CurrentPrincipal,
     page: Pagination,
-    tenant_id: uuid.UUID | None = None,
-    customer_id: uuid.UUID | None = None,
+    tenant_id: Annotated[uuid.UUID | None, Query(description="Only the sites of this tenant.")] = None,
+    customer_id: Annotated[uuid.UUID | None, Query(description="Only the sites of this customer.")] = None,
 ) -> Page[SiteRead]:
-    """Admins see every site, employees their tenants' sites, customer users the sites assigned to them."""
+    """Everyone, newest first: admins see every site, employees their tenants' sites, customer users
+    the sites assigned to them."""
     return await service.list_sites(session, principal, page, tenant_id, customer_id)
 
 
@@ -40,20 +44,24 @@ async def list_sites(
 async def create_site(
     session: DbSession, admin: AdminEmployee, body: SiteCreate, request: Request, response: Response
 ) -> SiteRead:
+    """Administrators only. 422 when the tenant or the customer does not exist."""
     created = SiteRead.model_validate(await service.create_site(session, body))
     response.headers["Location"] = location(request, "sites:read", site_id=created.id)
     return created
 
 
 @router.get("/{site_id}", name="sites:read", responses=problem_responses(401, 404, 422))
-async def read_site(session: DbSession, principal: CurrentPrincipal, site_id: uuid.UUID) -> SiteRead:
+async def read_site(session: DbSession, principal: CurrentPrincipal, site_id: SiteId) -> SiteRead:
+    """Everyone, within their scope: admins any site, employees their tenants' sites, customer users
+    their assigned sites (404 for the rest)."""
     return SiteRead.model_validate(await service.get_site(session, principal, site_id))
 
 
 @router.patch("/{site_id}", name="sites:update", responses=problem_responses(401, 403, 404, 422))
 async def update_site(
-    session: DbSession, admin: AdminEmployee, site_id: uuid.UUID, body: SiteUpdate
+    session: DbSession, admin: AdminEmployee, site_id: SiteId, body: SiteUpdate
 ) -> SiteRead:
+    """Administrators only; only the fields sent change (tenant and customer stay)."""
     return SiteRead.model_validate(await service.update_site(session, admin, site_id, body))
 
 
@@ -63,15 +71,15 @@ async def update_site(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def delete_site(session: DbSession, admin: AdminEmployee, site_id: uuid.UUID) -> None:
-    """Refused with 409 while tickets or form submissions refer to the site."""
+async def delete_site(session: DbSession, admin: AdminEmployee, site_id: SiteId) -> None:
+    """Administrators only. Refused with 409 while tickets or form submissions refer to the site."""
     await service.delete_site(session, admin, site_id)
 
 
 @router.get("/{site_id}/ticket-types", name="sites:ticket_types", responses=problem_responses(401, 404, 422))
 async def site_ticket_types(
-    session: DbSession, principal: CurrentPrincipal, site_id: uuid.UUID, page: Pagination
+    session: DbSession, principal: CurrentPrincipal, site_id: SiteId, page: Pagination
 ) -> Page[TicketTypeRead]:
-    """What the caller may create on the site: the types of the site's tenant; for customer users only
-    those enabled for their customer."""
+    """Everyone who sees the site (404 otherwise), newest first: what the caller may create on it, the
+    types of the site's tenant; for customer users only those enabled for their customer."""
     return await service.creatable_ticket_types(session, principal, site_id, page)

@@ -6,6 +6,7 @@ from importlib import resources
 from fastapi import APIRouter, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import ConfigDict, Field
 from sqlalchemy import text
 
 from blink_api.identity.dependencies import Public
@@ -16,11 +17,17 @@ router = APIRouter(tags=["system"], dependencies=[Public])
 
 
 class Health(ResponseModel):
-    status: str
+    """The answer of a health check that passed."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
+    status: str = Field(description="`ok`: the check passed (a failed check answers a problem instead).")
 
 
 @router.get("/health/live", name="system:live", summary="The process is up")
 async def live() -> Health:
+    """Anyone, without logging in: answers as long as the process serves requests, without asking
+    the database. For liveness probes: a failure means the process should be restarted."""
     return Health(status="ok")
 
 
@@ -28,6 +35,9 @@ async def live() -> Health:
     "/health/ready", name="system:ready", responses=problem_responses(503), summary="The database answers"
 )
 async def ready(request: Request) -> Health:
+    """Anyone, without logging in: answers `ok` when the database answers in time
+    (`BLINK_READY_TIMEOUT_SECONDS`), else 503 with a problem. For readiness probes: a failure means no
+    traffic should be sent here for now."""
     # Bounded by BLINK_READY_TIMEOUT_SECONDS even when the database stalls: a probe that hangs tells
     # an orchestrator nothing.
     context = request.app.state.context
@@ -48,6 +58,9 @@ async def ready(request: Request) -> Health:
     responses={200: {"content": {"text/plain": {}}}},
 )
 async def metrics(request: Request) -> Response:
+    """Anyone, without logging in (restrict it at the proxy where that matters): this process's
+    metrics in the Prometheus text format: `blink_http_requests_total` by method, route and status,
+    `blink_http_request_duration_seconds` by method and route, and `blink_mails_total` by outcome."""
     body, media_type = request.app.state.metrics.render()
     return Response(body, media_type=media_type)
 

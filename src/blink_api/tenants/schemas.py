@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints
 
 from blink_api.kit.schema import Name, RequestModel, ResponseModel
 
@@ -17,19 +17,54 @@ def _upper(value: object) -> object:
 TenantCode = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z0-9]{2,10}$")]
 
 
+_NAME = "The company's name."
+_CODE = (
+    "2 to 10 letters or digits, unique; prefixes the tenant's ticket numbers (lower case is accepted "
+    "and kept in upper case)."
+)
+
+
 class TenantCreate(RequestModel):
-    name: Name
-    code: TenantCode = Field(description="2 to 10 letters or digits; prefixes the tenant's ticket numbers.")
+    """A new tenant (administrators)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Nordreinigung GmbH", "code": "NORD"}]}
+    )
+
+    name: Name = Field(description=_NAME)
+    code: TenantCode = Field(description=_CODE)
 
 
 class TenantUpdate(RequestModel):
-    name: Name = Field(default=None)
-    code: TenantCode = Field(default=None)
+    """Changes to a tenant: only the fields sent change."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Nordreinigung Gebäudeservice GmbH"}]})
+
+    name: Name = Field(default=None, description=_NAME)
+    code: TenantCode = Field(
+        default=None, description=_CODE + " Ticket numbers given already keep their prefix."
+    )
 
 
 class TenantRead(ResponseModel):
-    id: uuid.UUID
-    name: str
-    code: str
-    created_at: datetime
-    updated_at: datetime
+    """A tenant: a company or branch of the service group that owns sites and ticket types."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3f2b8c1e-6d4a-4e9b-9a17-2c5d8e0f1a23",
+                    "name": "Nordreinigung GmbH",
+                    "code": "NORD",
+                    "created_at": "2026-01-05T09:00:00Z",
+                    "updated_at": "2026-01-05T09:00:00Z",
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID = Field(description="The tenant's id.")
+    name: str = Field(description=_NAME)
+    code: str = Field(description="Prefixes the tenant's ticket numbers, e.g. `NORD-001042`.")
+    created_at: datetime = Field(description="When the tenant was created.")
+    updated_at: datetime = Field(description="When the tenant was last changed.")

@@ -10,6 +10,10 @@ from blink_api.kit.db import Base, IdMixin, TimestampMixin
 
 
 class TicketCategory(enum.StrEnum):
+    """What tickets of a type are about. `standard`: work on a site, such as cleaning, repairs or
+    complaints; `absence`: an employee's leave or sick note (Urlaub, Krankmeldung), never offered in
+    the customer portal."""
+
     standard = "standard"
     absence = "absence"
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Path, Request, status
 
 from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.kit.context import Ctx
@@ -18,12 +19,19 @@ from blink_api.tickets.schemas import CommentCreate, CommentRead, CommentUpdate
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
+TicketId = Annotated[uuid.UUID, Path(description="The ticket's id; 404 when the caller does not see it.")]
+CommentId = Annotated[
+    uuid.UUID,
+    Path(description="The comment's id; 404 when it is not on this ticket or the caller does not see it."),
+]
+
 
 @router.get("/{ticket_id}/comments", name="tickets:list_comments", responses=problem_responses(401, 404, 422))
 async def list_comments(
-    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, page: Pagination
+    session: DbSession, principal: CurrentPrincipal, ticket_id: TicketId, page: Pagination
 ) -> Page[CommentRead]:
-    """Customer users never see internal notes."""
+    """The ticket's comments, newest first, for everyone who sees the ticket. Customer users never see
+    internal notes."""
     return await comments.list_comments(session, principal, ticket_id, page)
 
 
@@ -40,11 +48,17 @@ async def create_comment(
     ctx: Ctx,
     session: DbSession,
     principal: CurrentPrincipal,
-    ticket_id: uuid.UUID,
+    ticket_id: TicketId,
     body: CommentCreate,
     idempotency: Idempotent,
     request: Request,
 ) -> CommentRead:
+    """Adds a comment to a ticket the caller sees (employees and customer users alike); a public comment
+    is mailed to the customer user who reported the ticket, a customer user's comment to the staff.
+    Employees may write an internal note (`internal: true`), which customer users never see;
+    customer users sending it get 403. With `Idempotency-Key`, a retry with the same key and body
+    answers the first comment again."""
+
     async def create() -> CommentRead:
         _, comment = await comments.add_comment(session, principal, ticket_id, body, settings=ctx.settings)
         return comments.read(comment)
@@ -65,8 +79,9 @@ async def create_comment(
     responses=problem_responses(401, 404, 422),
 )
 async def read_comment(
-    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, comment_id: uuid.UUID
+    session: DbSession, principal: CurrentPrincipal, ticket_id: TicketId, comment_id: CommentId
 ) -> CommentRead:
+    """One comment of a ticket the caller sees; internal notes are not found for customer users."""
     _, comment = await comments.get_comment(session, principal, ticket_id, comment_id)
     return comments.read(comment)
 
@@ -79,11 +94,12 @@ async def read_comment(
 async def update_comment(
     session: DbSession,
     principal: CurrentPrincipal,
-    ticket_id: uuid.UUID,
-    comment_id: uuid.UUID,
+    ticket_id: TicketId,
+    comment_id: CommentId,
     body: CommentUpdate,
 ) -> CommentRead:
-    """Authors only; the edit is kept in the history."""
+    """Changes a comment's text: its author only (403 for anyone else); the old text is kept in the
+    ticket's history."""
     return comments.read(await comments.edit_comment(session, principal, ticket_id, comment_id, body))
 
 
@@ -94,7 +110,8 @@ async def update_comment(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def delete_comment(
-    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, comment_id: uuid.UUID
+    session: DbSession, principal: CurrentPrincipal, ticket_id: TicketId, comment_id: CommentId
 ) -> None:
-    """Authors only."""
+    """Deletes a comment: its author only (403 for anyone else); the ticket's history keeps the
+    deleted text."""
     await comments.delete_comment(session, principal, ticket_id, comment_id)

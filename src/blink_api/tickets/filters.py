@@ -21,7 +21,7 @@ from blink_api.kit.schema import Instant
 from blink_api.kit.schema import Text as Words
 from blink_api.kit.sql_json import sql_string
 from blink_api.tickets.models import Ticket
-from blink_api.tickets.schemas import Status
+from blink_api.tickets.schemas import STATUS_VALUES, Status
 
 T = TypeVar("T")
 
@@ -76,11 +76,33 @@ def _words(text: str | None) -> str | None:
 LIST_FILTERS: Mapping[str, ListFilter] = {
     f.name: f
     for f in (
-        ListFilter("site_id", uuid.UUID, Uuid(), lambda site_id, _: Ticket.site_id == site_id),
-        ListFilter("status", Status, String(), lambda status, _: Ticket.status == status),
-        ListFilter("ticket_type_id", uuid.UUID, Uuid(), lambda type_id, _: Ticket.ticket_type_id == type_id),
         ListFilter(
-            "assignee_id", uuid.UUID, Uuid(), lambda assignee_id, _: Ticket.assignee_id == assignee_id
+            "site_id",
+            uuid.UUID,
+            Uuid(),
+            lambda site_id, _: Ticket.site_id == site_id,
+            Query(description="Only tickets of this site."),
+        ),
+        ListFilter(
+            "status",
+            Status,
+            String(),
+            lambda status, _: Ticket.status == status,
+            Query(description=f"Only tickets in this status. {STATUS_VALUES}"),
+        ),
+        ListFilter(
+            "ticket_type_id",
+            uuid.UUID,
+            Uuid(),
+            lambda type_id, _: Ticket.ticket_type_id == type_id,
+            Query(description="Only tickets of this ticket type."),
+        ),
+        ListFilter(
+            "assignee_id",
+            uuid.UUID,
+            Uuid(),
+            lambda assignee_id, _: Ticket.assignee_id == assignee_id,
+            Query(description="Only tickets assigned to this employee."),
         ),
         ListFilter(
             "q",

@@ -24,6 +24,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from blink_api.identity.models import Account
 from blink_api.kit.db import Base, IdMixin, TimestampMixin
 
+# A due date as the instant its day starts (UTC), none as the last instant a cursor holds: the key of
+# the list's `due_date` order (`tickets.sorting.DUE_KEY` is the same expression, for queries).
+DUE_KEY = text(
+    "coalesce(timezone('UTC', CAST(due_date AS TIMESTAMP WITHOUT TIME ZONE)), "
+    "'9999-12-30 23:59:59+00'::timestamptz)"
+)
+
 
 # Which ticket types a customer's users may create and see (the portal's "Tickets" tab).
 class Ticket(IdMixin, TimestampMixin, Base):
@@ -42,6 +49,20 @@ class Ticket(IdMixin, TimestampMixin, Base):
             postgresql_include=["ticket_type_id"],
         ),
         Index("ix_tickets_created_at_id", "created_at", "id"),
+        # The list sorted by `updated_at` (either way): for employees, administrators and the portal.
+        Index("ix_tickets_tenant_id_updated_at", "tenant_id", "updated_at", "id"),
+        Index("ix_tickets_updated_at_id", "updated_at", "id"),
+        Index(
+            "ix_tickets_site_id_updated_at",
+            "site_id",
+            "updated_at",
+            "id",
+            postgresql_include=["ticket_type_id"],
+        ),
+        # The list sorted by due date (either way; see `tickets.sorting.DUE_KEY`).
+        Index("ix_tickets_tenant_id_due_key", "tenant_id", DUE_KEY, "id"),
+        Index("ix_tickets_due_key_id", DUE_KEY, "id"),
+        Index("ix_tickets_site_id_due_key", "site_id", DUE_KEY, "id", postgresql_include=["ticket_type_id"]),
         Index("ix_tickets_search_public", "search_public", postgresql_using="gin"),
         Index("ix_tickets_search_internal", "search_internal", postgresql_using="gin"),
         # The evaluation reads closed tickets per site without touching the table.

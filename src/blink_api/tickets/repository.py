@@ -25,7 +25,6 @@ from sqlalchemy import (
     select,
     text,
     true,
-    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,9 +41,11 @@ from blink_api.kit.projection import Nested, Projection
 from blink_api.sites.repository import site_by_id
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
+from blink_api.tickets import sorting
 from blink_api.tickets.filters import LIST_FILTERS
 from blink_api.tickets.models import Ticket, TicketComment, TicketEvent
 from blink_api.tickets.schemas import TicketRead
+from blink_api.tickets.sorting import DEFAULT_SORT, TicketSort
 
 ScopeKind = Literal["all", "tenants", "customer_user", "nothing"]
 
@@ -145,48 +146,56 @@ is read from it off the ORM object. Its creator is the account joined on `create
 TICKET_READ.ensure_fields_of(TicketRead)
 
 
-def ticket_page_select(shape: ScopeShape, filters: frozenset[str], with_cursor: bool) -> Select[Any]:
-    """The page of the list: found on ids first (from the indexes alone), then only its rows are read,
-    joined with their creator and turned into JSON. Rows: `item` (JSON text), `created_at`, `id`."""
+def ticket_page_select(
+    shape: ScopeShape, filters: frozenset[str], with_cursor: bool, sort: TicketSort = DEFAULT_SORT
+) -> Select[Any]:
+    """The page of the list in the order `sort`: found on ids first (from the indexes alone), then
+    only its rows are read, joined with their creator and turned into JSON. Rows: `item` (JSON
+    text), `sort_key` (the order's timestamp), `id`."""
     keys = select(Ticket.id).where(
         _scope_condition(shape),
         *(LIST_FILTERS[name].where(shape.sees_internal) for name in sorted(filters)),
     )
     if with_cursor:
-        cursor = tuple_(
-            bindparam("cursor_created_at", type_=DateTime(timezone=True)),
-            bindparam("cursor_id", type_=Uuid()),
+        keys = keys.where(
+            sorting.after(
+                sort,
+                bindparam("cursor_created_at", type_=DateTime(timezone=True)),
+                bindparam("cursor_id", type_=Uuid()),
+            )
         )
-        keys = keys.where(tuple_(Ticket.created_at, Ticket.id) < cursor)
-    window = (
-        keys.order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .limit(bindparam("limit", type_=Integer()))
-        .subquery()
-    )
+    window = keys.order_by(*sorting.order_by(sort)).limit(bindparam("limit", type_=Integer())).subquery()
     return (
-        select(TICKET_READ.json().label("item"), Ticket.created_at, Ticket.id)
+        select(TICKET_READ.json().label("item"), sorting.sort_key(sort).label(sorting.SORT_KEY), Ticket.id)
         .join(window, window.c.id == Ticket.id)
         .join(_accounts, _accounts.c.id == Ticket.created_by_id)
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .order_by(*sorting.order_by(sort))
     )
 
 
 @functools.lru_cache(maxsize=512)
-def ticket_page_statement(shape: ScopeShape, filters: frozenset[str], with_cursor: bool) -> DriverStatement:
-    """`ticket_page_select` compiled once per shape; every execution gives the scope's values, the
-    filters', `limit` and, with a cursor, `cursor_created_at` and `cursor_id`."""
-    return DriverStatement(ticket_page_select(shape, filters, with_cursor))
+def ticket_page_statement(
+    shape: ScopeShape, filters: frozenset[str], with_cursor: bool, sort: TicketSort = DEFAULT_SORT
+) -> DriverStatement:
+    """`ticket_page_select` compiled once per shape and order; every execution gives the scope's
+    values, the filters', `limit` and, with a cursor, `cursor_created_at` (the timestamp of the
+    order's column, whichever it is) and `cursor_id`."""
+    return DriverStatement(ticket_page_select(shape, filters, with_cursor, sort))
 
 
 async def ticket_page(
-    session: AsyncSession, principal: Principal, page: PageParams, given: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal,
+    page: PageParams,
+    given: Mapping[str, Any],
+    sort: TicketSort = DEFAULT_SORT,
 ) -> list[DriverRow]:
     """One page (plus one row, to know whether another follows) of the tickets `principal` sees,
-    narrowed by the filters `given` (name → value, see `tickets.filters`)."""
+    narrowed by the filters `given` (name → value, see `tickets.filters`), in the order `sort`."""
     shape, params = _scope_of(principal)
     if shape.kind == "nothing":
         return []
-    statement = ticket_page_statement(shape, frozenset(given), page.cursor is not None)
+    statement = ticket_page_statement(shape, frozenset(given), page.cursor is not None, sort)
     params |= given
     params["limit"] = page.limit + 1
     if page.cursor is not None:
@@ -210,9 +219,12 @@ The evaluation counts by it too. Its numbers are SQL literals, so that it compil
 _assignees = _accounts.alias("assignee")
 
 
-def ticket_export_select(shape: ScopeShape, filters: frozenset[str]) -> Select[Any]:
-    """The export's rows, newest first, in the order of `tickets.service.CSV_COLUMNS` without
-    `priority` (tickets have none yet): names of the site, type and assignee instead of their ids."""
+def ticket_export_select(
+    shape: ScopeShape, filters: frozenset[str], sort: TicketSort = DEFAULT_SORT
+) -> Select[Any]:
+    """The export's rows in the order `sort` (as the list's), their cells in the order of
+    `tickets.service.CSV_COLUMNS` without `priority` (tickets have none yet): names of the site, type
+    and assignee instead of their ids."""
     return (
         select(
             Ticket.number,
@@ -232,26 +244,33 @@ def ticket_export_select(shape: ScopeShape, filters: frozenset[str]) -> Select[A
             _scope_condition(shape),
             *(LIST_FILTERS[name].where(shape.sees_internal) for name in sorted(filters)),
         )
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .order_by(*sorting.order_by(sort))
     )
 
 
 @functools.lru_cache(maxsize=256)
-def ticket_export_statement(shape: ScopeShape, filters: frozenset[str]) -> DriverStatement:
-    """`ticket_export_select` compiled once per shape; every execution gives the scope's values and
-    the filters'."""
-    return DriverStatement(ticket_export_select(shape, filters))
+def ticket_export_statement(
+    shape: ScopeShape, filters: frozenset[str], sort: TicketSort = DEFAULT_SORT
+) -> DriverStatement:
+    """`ticket_export_select` compiled once per shape and order; every execution gives the scope's
+    values and the filters'."""
+    return DriverStatement(ticket_export_select(shape, filters, sort))
 
 
 async def ticket_export(
-    session: AsyncSession, principal: Principal, given: Mapping[str, Any], batch_size: int
+    session: AsyncSession,
+    principal: Principal,
+    given: Mapping[str, Any],
+    batch_size: int,
+    sort: TicketSort = DEFAULT_SORT,
 ) -> AsyncGenerator[list[Any], None]:
-    """Every ticket `principal` sees, narrowed by the filters `given` (as `ticket_page`), in batches
-    of rows read through a server-side cursor in `session`'s transaction (which this begins)."""
+    """Every ticket `principal` sees, narrowed by the filters `given` (as `ticket_page`) in the order
+    `sort`, in batches of rows read through a server-side cursor in `session`'s transaction (which
+    this begins)."""
     shape, params = _scope_of(principal)
     if shape.kind == "nothing":
         return
-    statement = ticket_export_statement(shape, frozenset(given))
+    statement = ticket_export_statement(shape, frozenset(given), sort)
     connection = await driver_connection(session, transaction=True)
     async with aclosing(statement.batches(connection, params | dict(given), batch_size)) as batches:
         async for rows in batches:

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
@@ -24,8 +24,11 @@ from blink_api.kit.pagination import Page, Pagination
 from blink_api.tickets import service
 from blink_api.tickets.filters import with_list_filters
 from blink_api.tickets.schemas import HistoryEntry, TicketCreate, TicketRead, TicketUpdate
+from blink_api.tickets.sorting import DEFAULT_SORT, SORT_DESCRIPTION, TicketSort
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
+
+TicketId = Annotated[uuid.UUID, Path(description="The ticket's id; 404 when the caller does not see it.")]
 
 IfMatch = Annotated[
     str | None,
@@ -88,11 +91,15 @@ async def list_tickets(
     principal: CurrentPrincipal,
     page: Pagination,
     filters: dict[str, Any],
+    sort: Annotated[TicketSort, Query(description=SORT_DESCRIPTION)] = DEFAULT_SORT,
 ) -> Response:
-    """Newest first. Employees see their tenants' tickets, customer users the tickets of their sites.
+    """The tickets the caller sees, narrowed by the filters given (all must hold), in the order `sort`
+    (newest first unless asked otherwise), a page at a time: follow `next_cursor` with the same query.
+    Employees see their tenants' tickets (administrators every tenant's), customer users the tickets
+    of the sites assigned to them whose type their customer enabled.
 
-    With `Accept: text/csv`: every matching ticket (same filters, no paging: `limit` and `cursor` are
-    ignored) as CSV, streamed, UTF-8 with a byte order mark, header row `number, title, status,
+    With `Accept: text/csv`: every matching ticket (same filters and `sort`, no paging: `limit` and
+    `cursor` are ignored) as CSV, streamed, UTF-8 with a byte order mark, header row `number, title, status,
     priority, site, ticket_type, assignee, created_at, closed_at, resolution_days`; site, type and
     assignee by name; `priority` empty until tickets have one. Text cells that a spreadsheet would
     take for a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) are prefixed with
@@ -100,11 +107,12 @@ async def list_tickets(
     # Decided first, on the header alone: the JSON answer pays one substring search for CSV.
     if wants_csv(request.headers.get("accept")):
         context: AppContext = request.app.state.context
-        rows = service.export_tickets(context.database.sessionmaker, principal, filters)
+        rows = service.export_tickets(context.database.sessionmaker, principal, filters, sort)
         return await streamed_csv_response(service.CSV_COLUMNS, rows, "tickets.csv")
-    body = await service.list_tickets(session, principal, page, filters)
-    # PostgreSQL wrote the items as `TicketRead` serialises them; a test holds the two equal.
-    return Response(body, media_type="application/json")
+    body = await service.list_tickets(session, principal, page, filters, sort)
+    # PostgreSQL wrote the items as `TicketRead` serialises them; a test holds the two equal. The same
+    # URL answers CSV too: a cache must tell the two apart.
+    return Response(body, media_type="application/json", headers={"Vary": "Accept"})
 
 
 def _form_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -206,9 +214,12 @@ async def create_ticket(
     request: Request,
     response: Response,
 ) -> TicketRead:
-    """A JSON body, or a multipart form with the same fields plus `files` (photos and attachments in the
-    same request). `due_date`, `assignee_id` and `status` are for employees; customer users sending
-    them get 403."""
+    """Reports a ticket at a site the caller sees: employees on their tenants' sites, customer users on
+    the sites assigned to them with a ticket type their customer enabled. A JSON body, or a multipart
+    form with the same fields plus `files` (photos and attachments in the same request, checked like
+    `POST /tickets/{ticket_id}/attachments`). `due_date`, `assignee_id` and `status` are for
+    employees; customer users sending them get 403. The ticket's number is the tenant's next one.
+    With `Idempotency-Key`, a retry with the same key and body answers the first ticket again."""
     checked = await files.check_files(ctx, principal, body.files) if body.files else []
 
     async def create() -> TicketRead:
@@ -240,11 +251,14 @@ async def create_ticket(
 async def read_ticket(
     session: DbSession,
     principal: CurrentPrincipal,
-    ticket_id: uuid.UUID,
+    ticket_id: TicketId,
     request: Request,
     response: Response,
     if_none_match: IfNoneMatch = None,
 ) -> TicketRead | Response:
+    """One ticket the caller sees (employees: of their tenants; customer users: of their assigned
+    sites and enabled types; 404 otherwise), with its `ETag`. Send the `ETag` back in `If-None-Match`
+    to get 304 while it has not changed, or in `If-Match` on `PATCH` to change only this version."""
     ticket = await service.get_ticket(session, principal, ticket_id)
     etag = service.etag(ticket)
     # The header may come as several lines, which together are one list.
@@ -263,12 +277,14 @@ async def update_ticket(
     ctx: Ctx,
     session: DbSession,
     principal: CurrentPrincipal,
-    ticket_id: uuid.UUID,
+    ticket_id: TicketId,
     body: TicketUpdate,
     response: Response,
     if_match: IfMatch = None,
 ) -> TicketRead:
-    """Customer users may change title and description of tickets they created, nothing else (403)."""
+    """Changes the fields sent; every change is kept in the ticket's history. Employees may change
+    every field; customer users may change title and description of tickets they created, nothing
+    else (403). With `If-Match`, a ticket changed since you read it is left alone (412)."""
     ticket = await service.update_ticket(session, principal, ticket_id, body, if_match, settings=ctx.settings)
     response.headers["ETag"] = service.etag(ticket)
     return service.read(ticket)
@@ -276,7 +292,7 @@ async def update_ticket(
 
 @router.get("/{ticket_id}/history", name="tickets:history", responses=problem_responses(401, 404, 422))
 async def ticket_history(
-    session: DbSession, principal: CurrentPrincipal, ticket_id: uuid.UUID, page: Pagination
+    session: DbSession, principal: CurrentPrincipal, ticket_id: TicketId, page: Pagination
 ) -> Page[HistoryEntry]:
     """Who changed what, newest first.
 

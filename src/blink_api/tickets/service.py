@@ -26,11 +26,12 @@ from blink_api.kit.pagination import Page, PageParams, page_json, page_of, pagin
 from blink_api.kit.storage import Storage
 from blink_api.notifications.events import Event, publish
 from blink_api.ticket_types.models import TicketType
-from blink_api.tickets import customer_view, policy
+from blink_api.tickets import customer_view, policy, sorting
 from blink_api.tickets import notifications as notify
 from blink_api.tickets import repository as repo
 from blink_api.tickets.models import Ticket, TicketEvent
 from blink_api.tickets.schemas import Creator, HistoryEntry, TicketCreate, TicketRead, TicketUpdate
+from blink_api.tickets.sorting import DEFAULT_SORT, TicketSort
 
 
 def creator(account: Account | None) -> Creator | None:
@@ -48,12 +49,18 @@ def etag(ticket: Ticket) -> str:
 
 
 async def list_tickets(
-    session: AsyncSession, principal: Principal, page: PageParams, filters: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal,
+    page: PageParams,
+    filters: Mapping[str, Any],
+    sort: TicketSort = DEFAULT_SORT,
 ) -> bytes:
     """The page as the JSON of `Page[TicketRead]`, built by PostgreSQL item by item; `filters` are the
-    filters given (name → value, `tickets.filters`)."""
-    found = await repo.ticket_page(session, principal, page, filters)
-    rows, cursor = page_of(found, page, created_at="created_at", id_="id")
+    filters given (name → value, `tickets.filters`), `sort` the order (`tickets.sorting`). 422 when
+    the page's cursor was handed out under another order."""
+    sorting.check_cursor(page, sort)
+    found = await repo.ticket_page(session, principal, page, filters, sort)
+    rows, cursor = page_of(found, page, created_at=sorting.SORT_KEY, id_="id", order=sorting.cursor_tag(sort))
     return page_json([row["item"] for row in rows], cursor)
 
 
@@ -115,9 +122,12 @@ def _csv_row(row: Any) -> tuple[Any, ...]:
 
 
 async def export_tickets(
-    sessions: async_sessionmaker[AsyncSession], principal: Principal, filters: Mapping[str, Any]
+    sessions: async_sessionmaker[AsyncSession],
+    principal: Principal,
+    filters: Mapping[str, Any],
+    sort: TicketSort = DEFAULT_SORT,
 ) -> AsyncGenerator[list[tuple[Any, ...]], None]:
-    """Every ticket of `principal`'s list with `filters` (no paging), newest first, as CSV cells
+    """Every ticket of `principal`'s list with `filters` (no paging), in the order `sort`, as CSV cells
     (`CSV_COLUMNS`), a batch of rows at a time, each text cell neutralised against formulas.
 
     It runs in a session of its own, opened when the first batch is wanted: the answer is streamed
@@ -126,7 +136,8 @@ async def export_tickets(
     """
     session = sessions()
     try:
-        async with aclosing(repo.ticket_export(session, principal, filters, EXPORT_BATCH_ROWS)) as batches:
+        export = repo.ticket_export(session, principal, filters, EXPORT_BATCH_ROWS, sort)
+        async with aclosing(export) as batches:
             async for rows in batches:
                 yield [_csv_row(row) for row in rows]
     finally:
