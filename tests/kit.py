@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 from sqlalchemy import event
@@ -33,7 +34,8 @@ def assert_problem(r: httpx.Response, status: int, loc: list[Any] | None = None)
     assert body["status"] == status, body
     for field in ("type", "title", "detail", "instance"):
         assert isinstance(body.get(field), str) and body[field].strip(), (field, body)
-    assert body["instance"] == r.request.url.path, body
+    # `instance` is the path percent-encoded (a URI reference); httpx shows the path decoded.
+    assert unquote(body["instance"]) == r.request.url.path, body
     if loc is not None:
         assert loc in [e["loc"] for e in body.get("errors") or []], body
     return body

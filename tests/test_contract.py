@@ -27,6 +27,8 @@ PUBLIC_ROUTES = {
     "system:docs_asset",
     "public-forms:read",
     "public-forms:submit",
+    "problems:list",
+    "problems:read",
 }
 
 

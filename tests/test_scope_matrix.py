@@ -43,6 +43,8 @@ PUBLIC = {
     # A form link that does not exist: 404, like any resource that does not exist.
     "public-forms:read": 404,
     "public-forms:submit": 404,
+    "problems:list": 200,
+    "problems:read": 200,
 }
 SKIPPED = {"auth:token"}
 # Form templates belong to the whole company: every employee reads the published ones (customers none).
@@ -463,11 +465,13 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         "token_id": [api_token["id"]],
         "webhook_id": [webhook["id"]],
         "delivery_id": [delivery_id],
-        # Public routes are called harmlessly: a documentation asset, a form link that does not exist.
+        # Public routes are called harmlessly: a documentation asset, a form link that does not exist,
+        # a problem type's page.
         "filename": ["swagger-ui.css"],
         "token": ["kein-gueltiger-link-0000"],
+        "slug": ["not-found"],
     }
-    shared = {"filename", "token", "template_id"}
+    shared = {"filename", "token", "template_id", "slug"}
     victim_ids = {value for key, values in params.items() if key not in shared for value in values}
     victim_ids |= {str(world.admin.id), str(world.insight_no_admin.id)}
     secrets = [

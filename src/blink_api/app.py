@@ -139,6 +139,10 @@ TAGS = [
     },
     {"name": "outbox", "description": "Mail delivery (administrators)."},
     {"name": "system", "description": "Health and metrics."},
+    {
+        "name": "problems",
+        "description": "What each problem `type` means and what to do about it (public pages).",
+    },
 ]
 
 

@@ -6,12 +6,13 @@ import logging
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -19,6 +20,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from blink_api.kit.db import database_unavailable
+from blink_api.kit.problem_types import PROBLEM_TYPES, ProblemType, problem_type
 
 log = logging.getLogger(__name__)
 
@@ -26,27 +28,102 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
 class FieldError(BaseModel):
-    loc: list[str | int] = Field(description='Path to the offending field, e.g. `["body", "title"]`.')
-    msg: str
-    type: str
+    """One offending value of an invalid request (a 422 problem's `errors` item)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "loc": ["body", "title"],
+                    "msg": "String should have at least 1 character",
+                    "type": "string_too_short",
+                }
+            ]
+        }
+    )
+
+    loc: list[str | int] = Field(
+        description="Where the value is: first `body`, `query`, `path` or `header`, then the field names "
+        'and list positions down to it, e.g. `["body", "title"]` or `["body", "items", 2, "answer"]`.'
+    )
+    msg: str = Field(description="What is wrong with the value, in words a person can read.")
+    type: str = Field(
+        description="What is wrong, for programs: a stable code such as `missing`, `string_too_long` or "
+        "`value_error`."
+    )
 
 
 class Problem(BaseModel):
-    """An RFC 9457 problem document."""
+    """An RFC 9457 problem document: what every error of the API answers, as
+    `application/problem+json`. Its `type` leads to a page describing the problem (`GET /problems`
+    lists them all)."""
 
-    type: str = Field(default="about:blank", description="A URI reference identifying the problem type.")
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-    errors: list[FieldError] | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "/problems/validation-error",
+                    "title": "Invalid input",
+                    "status": 422,
+                    "detail": "The request is not valid: body.title, body.site_id.",
+                    "instance": "/api/v1/tickets",
+                    "errors": [
+                        {"loc": ["body", "title"], "msg": "Field required", "type": "missing"},
+                        {
+                            "loc": ["body", "site_id"],
+                            "msg": "Input should be a valid UUID",
+                            "type": "uuid_parsing",
+                        },
+                    ],
+                },
+                {
+                    "type": "/problems/precondition-failed",
+                    "title": "Precondition failed",
+                    "status": 412,
+                    "detail": "The ticket was changed since you read it; reload it and try again.",
+                    "instance": "/api/v1/tickets/5f0c2b9e-8d7a-4c1e-9b3f-2a6d1e4c7b80",
+                },
+            ]
+        }
+    )
+
+    type: str = Field(
+        default="about:blank",
+        description="The kind of problem, as a URI reference relative to the API's origin: "
+        "`/problems/<slug>`, where a page (HTML, or JSON when asked) says when it happens and what to "
+        "do. Programs should tell problems apart by this, not by `title` or `detail`.",
+    )
+    title: str = Field(
+        description="A short summary of the kind of problem; the same for every problem of a `type`."
+    )
+    status: int = Field(description="The HTTP status code of the answer, repeated for convenience.")
+    detail: str | None = Field(
+        default=None, description="What went wrong with this request in particular, for a person to read."
+    )
+    instance: str | None = Field(
+        default=None,
+        description="The path of the request that failed (percent-encoded), e.g. to quote in a report.",
+    )
+    errors: list[FieldError] | None = Field(
+        default=None,
+        description="With `/problems/validation-error` only: every offending value of the request, each "
+        "with where it is (`loc`), what is wrong (`msg`) and a code for it (`type`).",
+    )
 
 
 class AppError(Exception):
-    status: int = 500
+    """An error answered as a problem of the registered type `slug` (`kit.problem_types`), whose status
+    and title it takes: a subclass naming a slug nobody registered fails at import."""
+
     slug: str = "internal-error"
+    status: int = 500
     title: str = "Internal server error"
     headers: dict[str, str] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = problem_type(cls.slug)
+        cls.status, cls.title = kind.status, kind.title
 
     def __init__(
         self,
@@ -63,40 +140,41 @@ class AppError(Exception):
 
     @property
     def type_uri(self) -> str:
-        return f"/problems/{self.slug}"
+        return problem_type(self.slug).uri
 
 
+# Status and title of each come from the registry; the comment repeats the status for the reader.
 class Unauthorized(AppError):
-    status, slug, title = 401, "unauthorized", "Authentication required"
+    slug = "unauthorized"  # 401
     headers = {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(AppError):
-    status, slug, title = 403, "forbidden", "Forbidden"
+    slug = "forbidden"  # 403
 
 
 class NotFound(AppError):
-    status, slug, title = 404, "not-found", "Not found"
+    slug = "not-found"  # 404
 
 
 class Conflict(AppError):
-    status, slug, title = 409, "conflict", "Conflict"
+    slug = "conflict"  # 409
 
 
 class PreconditionFailed(AppError):
-    status, slug, title = 412, "precondition-failed", "Precondition failed"
+    slug = "precondition-failed"  # 412
 
 
 class PayloadTooLarge(AppError):
-    status, slug, title = 413, "payload-too-large", "Payload too large"
+    slug = "payload-too-large"  # 413
 
 
 class UnsupportedMediaType(AppError):
-    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+    slug = "unsupported-media-type"  # 415
 
 
 class Invalid(AppError):
-    status, slug, title = 422, "validation-error", "Invalid input"
+    slug = "validation-error"  # 422
 
     @classmethod
     def at(cls, loc: Sequence[str | int], msg: str, type_: str = "value_error") -> Invalid:
@@ -105,35 +183,61 @@ class Invalid(AppError):
 
 
 class TooManyRequests(AppError):
-    status, slug, title = 429, "too-many-requests", "Too many requests"
+    slug = "too-many-requests"  # 429
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
 class ServiceUnavailable(AppError):
-    status, slug, title = 503, "service-unavailable", "Service unavailable"
+    slug = "service-unavailable"  # 503
     headers = {"Retry-After": "1"}
 
 
+# Problems of statuses the framework raises by itself (HTTPException), by the registered type that
+# describes them (not 422, whose page promises an `errors` list). Any other status is answered with
+# RFC 9457's `about:blank`: "see the status code".
+_TYPE_OF_STATUS: dict[int, ProblemType] = {
+    kind.status: kind for kind in PROBLEM_TYPES.values() if kind.slug != "validation-error"
+}
+
+
+def instance_of(path: str) -> str:
+    """A request's decoded path as the problem's `instance`: a URI reference, percent-encoded again,
+    so that nothing a client put in the path comes back as markup or a stray character."""
+    return quote(path, safe="/!$&'()*+,;=:@")
+
+
 def problem_response(
-    status: int,
+    slug: str,
     *,
-    title: str | None = None,
-    detail: str | None = None,
-    type_: str = "about:blank",
+    detail: str,
+    instance: str,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
-    instance: str | None = None,
+) -> JSONResponse:
+    """The problem of the registered type `slug` (status and title from the registry); a slug that
+    is not registered raises `LookupError`, so a type without a page never leaves the API."""
+    kind = problem_type(slug)
+    return _problem(kind.status, kind.title, kind.uri, detail, instance, errors, headers)
+
+
+def _problem(
+    status: int,
+    title: str,
+    type_: str,
+    detail: str,
+    instance: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": type_,
-        "title": title or HTTPStatus(status).phrase,
+        "title": title,
         "status": status,
         "detail": detail,
+        "instance": instance_of(instance),
     }
-    if instance:
-        body["instance"] = instance
     if errors is not None:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
@@ -146,10 +250,8 @@ def _jsonable_loc(loc: Sequence[Any]) -> list[str | int]:
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return problem_response(
-        exc.status,
-        title=exc.title,
+        exc.slug,
         detail=exc.detail or exc.title,
-        type_=exc.type_uri,
         errors=[e.model_dump() for e in exc.errors] if exc.errors else None,
         headers=exc.headers,
         instance=request.url.path,
@@ -174,10 +276,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     if _json_body_sent_as_something_else(request, exc):
         sent = request.headers.get("content-type") or "no content type"
         return problem_response(
-            415,
-            title=UnsupportedMediaType.title,
+            UnsupportedMediaType.slug,
             detail=f"Send the body as application/json, not {sent}.",
-            type_="/problems/unsupported-media-type",
             instance=request.url.path,
         )
     errors = [
@@ -186,10 +286,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     ]
     fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
     return problem_response(
-        422,
-        title="Invalid input",
+        Invalid.slug,
         detail=f"The request is not valid: {fields}.",
-        type_="/problems/validation-error",
         errors=errors,
         instance=request.url.path,
     )
@@ -227,10 +325,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         # Undecodable bodies are input errors like any other: one vocabulary, 422 at `body`.
         msg = _unreadable_body(exc)
         return problem_response(
-            422,
-            title="Invalid input",
+            Invalid.slug,
             detail=msg,
-            type_="/problems/validation-error",
             errors=[{"loc": ["body"], "msg": msg, "type": "body_unreadable"}],
             instance=request.url.path,
         )
@@ -242,8 +338,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = f"{request.method} is not allowed here."
         # A path's methods are spread over several routes; the one that matched knows only its own.
         headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope["path"]))
-    return problem_response(
-        exc.status_code, detail=detail, headers=headers or None, instance=request.url.path
+    kind = _TYPE_OF_STATUS.get(exc.status_code)
+    if kind is not None:
+        return problem_response(
+            kind.slug, detail=detail or kind.title, headers=headers or None, instance=request.url.path
+        )
+    status = HTTPStatus(exc.status_code)
+    return _problem(
+        status.value,
+        status.phrase,
+        "about:blank",
+        detail or status.phrase,
+        request.url.path,
+        headers=headers or None,
     )
 
 
@@ -252,10 +359,8 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     # (two requests creating the same unique value at once), never a 500.
     log.warning("integrity error reached the handler", exc_info=exc)
     return problem_response(
-        409,
-        title="Conflict",
+        Conflict.slug,
         detail="The change conflicts with the current state of the data.",
-        type_="/problems/conflict",
         instance=request.url.path,
     )
 
@@ -270,16 +375,13 @@ def _unexpected_error_response(exc: BaseException, instance: str) -> JSONRespons
     """503 with Retry-After when the database cannot serve (down, stalled, pool exhausted), else 500."""
     if database_unavailable(exc):
         return problem_response(
-            503,
-            title="Service unavailable",
+            ServiceUnavailable.slug,
             detail="The database is not available at the moment; try again.",
-            type_="/problems/service-unavailable",
             headers=dict(ServiceUnavailable.headers or {}),
             instance=instance,
         )
     return problem_response(
-        500,
-        title="Internal server error",
+        AppError.slug,
         detail="An unexpected error occurred; it has been logged.",
         instance=instance,
     )

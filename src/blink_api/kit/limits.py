@@ -56,9 +56,11 @@ def upload_routes(routes: Iterable[Any]) -> list[tuple[re.Pattern[str], frozense
 
 
 class _Refusal(Exception):
-    def __init__(self, status: int, title: str, detail: str, slug: str) -> None:
+    """A request answered before the application sees it, with the problem of the registered type `slug`."""
+
+    def __init__(self, slug: str, detail: str) -> None:
         super().__init__(detail)
-        self.status, self.title, self.detail, self.slug = status, title, detail, slug
+        self.slug, self.detail = slug, detail
 
 
 class _Disconnected(Exception):
@@ -196,10 +198,7 @@ class RequestBodyMiddleware:
                     message = await receive()
             except TimeoutError:
                 raise _Refusal(
-                    408,
-                    "Request timeout",
-                    "The request body arrived too slowly; send it again at a steady pace.",
-                    "request-timeout",
+                    "request-timeout", "The request body arrived too slowly; send it again at a steady pace."
                 ) from None
             if message["type"] == "http.disconnect":
                 raise _Disconnected
@@ -215,20 +214,15 @@ class RequestBodyMiddleware:
 
 def _too_large(limit: int) -> _Refusal:
     return _Refusal(
-        413,
-        "Payload too large",
-        f"The request body is larger than the {limit} bytes this endpoint accepts.",
-        "payload-too-large",
+        "payload-too-large", f"The request body is larger than the {limit} bytes this endpoint accepts."
     )
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, refusal: _Refusal) -> None:
     # The rest of the body is never read, so the connection cannot carry another request.
     response = problem_response(
-        refusal.status,
-        title=refusal.title,
+        refusal.slug,
         detail=refusal.detail,
-        type_=f"/problems/{refusal.slug}",
         headers={"Connection": "close"},
         instance=scope["path"],
     )

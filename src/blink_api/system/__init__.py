@@ -1,1 +1,1 @@
-"""Operations: health checks, metrics and the offline API documentation."""
+"""Operations: health checks, metrics, the offline API documentation and the problem type pages."""

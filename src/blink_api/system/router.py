@@ -1,4 +1,4 @@
-"""Health, metrics and Swagger UI, served at the root without any CDN."""
+"""Health, metrics, Swagger UI (served without any CDN) and the problem type pages, at the root."""
 
 import asyncio
 from importlib import resources
@@ -12,8 +12,11 @@ from sqlalchemy import text
 from blink_api.identity.dependencies import Public
 from blink_api.kit.errors import NotFound, ServiceUnavailable, problem_responses
 from blink_api.kit.schema import ResponseModel
+from blink_api.system.problems import router as problems_router
 
-router = APIRouter(tags=["system"], dependencies=[Public])
+# What the app includes: every route below is public.
+router = APIRouter(dependencies=[Public])
+system = APIRouter(tags=["system"])
 
 
 class Health(ResponseModel):
@@ -24,14 +27,14 @@ class Health(ResponseModel):
     status: str = Field(description="`ok`: the check passed (a failed check answers a problem instead).")
 
 
-@router.get("/health/live", name="system:live", summary="The process is up")
+@system.get("/health/live", name="system:live", summary="The process is up")
 async def live() -> Health:
     """Anyone, without logging in: answers as long as the process serves requests, without asking
     the database. For liveness probes: a failure means the process should be restarted."""
     return Health(status="ok")
 
 
-@router.get(
+@system.get(
     "/health/ready", name="system:ready", responses=problem_responses(503), summary="The database answers"
 )
 async def ready(request: Request) -> Health:
@@ -50,7 +53,7 @@ async def ready(request: Request) -> Health:
     return Health(status="ok")
 
 
-@router.get(
+@system.get(
     "/metrics",
     name="system:metrics",
     summary="Prometheus metrics",
@@ -72,7 +75,7 @@ _SWAGGER_FILES = {
 }
 
 
-@router.get("/docs", name="system:docs", include_in_schema=False)
+@system.get("/docs", name="system:docs", include_in_schema=False)
 async def docs(request: Request) -> HTMLResponse:
     return get_swagger_ui_html(
         openapi_url=request.app.openapi_url,
@@ -84,7 +87,7 @@ async def docs(request: Request) -> HTMLResponse:
     )
 
 
-@router.get("/docs/assets/{filename}", name="system:docs_asset", include_in_schema=False)
+@system.get("/docs/assets/{filename}", name="system:docs_asset", include_in_schema=False)
 async def docs_asset(filename: str) -> FileResponse:
     if filename not in _SWAGGER_FILES:
         raise NotFound("No such documentation asset.")
@@ -92,3 +95,7 @@ async def docs_asset(filename: str) -> FileResponse:
     return FileResponse(
         str(path), media_type=_SWAGGER_FILES[filename], headers={"Cache-Control": "public, max-age=86400"}
     )
+
+
+router.include_router(system)
+router.include_router(problems_router)
