@@ -8,8 +8,6 @@ way generators turn into awkward code:
 - what an API token needs for each operation, and who may call without credentials (`security: []`);
 - file parts of multipart bodies are binary strings, which is what generators upload as files;
 - enum members get names generators can use as they are (`TICKETS_READ` for `tickets:read`);
-- a download also lists `application/octet-stream`, the one type generators read as bytes whatever
-  the body;
 - a query parameter is either sent or not: it is never `null`, so its schema offers no `null`;
 - a request field with a default is optional for the caller: the default moves into the field's
   description, where generators cannot mistake it for "always present";
@@ -66,7 +64,6 @@ LICENSE = {"name": "GNU Affero General Public License v3.0 or later", "identifie
 CONTACT = {"name": "Blink API"}
 SERVERS = [{"url": "/", "description": "The server this document is served from."}]
 
-OCTET_STREAM = "application/octet-stream"
 # What openapi-python-client drops from an enum value when it names the member after it.
 ENUM_SEPARATOR = re.compile(r"[^A-Za-z0-9_. \-]")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -122,7 +119,6 @@ def build_document(
     _security(document, by_id)
     _rename_schemas(document)
     _binary_files(document)
-    _binary_downloads(document)
     _enum_member_names(document)
     _parameters_without_null(document)
     _request_defaults_described(document)
@@ -258,29 +254,6 @@ def _binary_files(document: dict[str, Any]) -> None:
                         if part.get("contentMediaType") == "application/octet-stream":
                             part.pop("contentMediaType")
                             part["format"] = "binary"
-
-
-def _binary_downloads(document: dict[str, Any]) -> None:
-    # openapi-python-client reads a body as bytes only under `application/octet-stream`: a download
-    # documented only by its own types (`application/pdf`) is left out of the client, and one whose
-    # first type it knows is `text/csv` is read as text. Listed first, the generic type makes every
-    # download bytes; the answer itself keeps the file's own type, which stays listed.
-    for _, _, operation in _operations(document):
-        for response in operation["responses"].values():
-            content = response.get("content", {})
-            binary = [
-                media for media in content.values() if media.get("schema", {}).get("format") == "binary"
-            ]
-            if binary and OCTET_STREAM not in content:
-                response["content"] = {
-                    OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}},
-                    **content,
-                }
-                said = response.get("description", "").rstrip(".")
-                response["description"] = (
-                    f"{said}. The file, sent with its own type; `{OCTET_STREAM}` is listed for clients "
-                    "that read any file under that type."
-                )
 
 
 def _enum_member_names(document: dict[str, Any]) -> None:
