@@ -4,7 +4,8 @@
 connection and refuses new ones (what clients see of a stopped server); stalled, it holds every byte
 in both directions (what clients see of a server whose processes are frozen, or of a network that
 stopped forwarding). `serve` runs the real application under uvicorn on 127.0.0.1 in the test's
-event loop, so raw sockets can misbehave against it.
+event loop, so raw sockets can misbehave against it. `refusing_attachment_changes` makes the database
+refuse changes of attachment rows, at once or at the commit.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from blink_api.kit.http_server import http_protocol
@@ -175,3 +177,29 @@ class RawClient:
 def request_head(method: str, path: str, headers: dict[str, str]) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+@contextlib.asynccontextmanager
+async def refusing_attachment_changes(database: Any, when: str) -> AsyncIterator[None]:
+    """While the block runs, the database refuses every change of an attachment row: at once, or at the commit
+    (a deferred check), as PostgreSQL does when it cancels a statement or a transaction."""
+    timing = "DEFERRABLE INITIALLY DEFERRED" if when == "commit" else "NOT DEFERRABLE"
+    async with database.sessionmaker.begin() as s:
+        await s.execute(
+            text(
+                "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '57014'; END $$"
+            )
+        )
+        await s.execute(
+            text(
+                f"CREATE CONSTRAINT TRIGGER test_refuse AFTER UPDATE ON attachments {timing} "
+                "FOR EACH ROW EXECUTE FUNCTION test_refuse()"
+            )
+        )
+    try:
+        yield
+    finally:
+        async with database.sessionmaker.begin() as s:
+            await s.execute(text("DROP TRIGGER test_refuse ON attachments"))
+            await s.execute(text("DROP FUNCTION test_refuse()"))

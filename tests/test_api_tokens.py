@@ -524,6 +524,7 @@ EXPECTED_SCOPES: dict[str, tuple[str | None, str | None]] = {
     "attachments": ("tickets:read", "tickets:write"),
     "documents": ("tickets:read", "tickets:write"),
     "evaluations": ("tickets:read", "tickets:write"),
+    "reports": ("tickets:read", "tickets:write"),
     "sites": ("tickets:read", "master-data:write"),
     "uploads": ("forms:read", "forms:write"),
     "form-templates": ("forms:read", "forms:write"),

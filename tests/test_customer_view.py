@@ -285,8 +285,9 @@ async def test_customer_mails_carry_nothing_outside_the_allow_list(client, world
     link = f"{settings.portal_base_url.rstrip('/')}/tickets/{t['id']}"
     greeting = "Hallo Kim Customer,"
     commented = "zu Ihrem Ticket gibt es einen neuen Kommentar von Erika Employee:"
+    rate = "Wie zufrieden sind Sie mit der Erledigung? Bewerten Sie das Ticket hier:"  # the creator's
     expected = [
-        [greeting, "Ihr Ticket wurde geschlossen.", *facts, link],
+        [greeting, "Ihr Ticket wurde geschlossen.", *facts, rate, link],
         [greeting, commented, "Elektriker kommt morgen", *facts, link],
     ]
     # Every paragraph of each mail is accounted for: greeting, event, public comment, allowed facts.

@@ -270,7 +270,8 @@ async def test_customer_users_are_refused_on_every_submission_route(client, worl
     assert_problem(await client.get(f"{API}/form-submissions/{sid}", headers=h), 403)
     assert_problem(await client.patch(f"{API}/form-submissions/{sid}", headers=h, json={"answers": {}}), 403)
     assert_problem(await client.post(f"{API}/form-submissions/{sid}/complete", headers=h), 403)
-    assert_problem(await client.get(f"{API}/form-submissions/{sid}/pdf", headers=h), 403)
+    # The PDF is the one part customer users may read, of their reports only: anything else is 404.
+    assert_problem(await client.get(f"{API}/form-submissions/{sid}/pdf", headers=h), 404)
     assert (await client.get(f"{API}/form-submissions/{sid}", headers=world.employee_a.headers)).json()[
         "status"
     ] == "draft"

@@ -145,11 +145,24 @@ async def _webhook(client, world, ctx):
     return await client.post(f"{API}/webhooks", headers=world.admin.headers, json=body), world.admin.headers
 
 
+async def _rating(client, world, ctx):
+    ticket = await new_ticket(client, world.customer_user_x, world.site_a1, world.type_a)
+    r = await client.patch(
+        f"{API}/tickets/{ticket['id']}", headers=world.employee_a.headers, json={"status": "closed"}
+    )
+    assert r.status_code == 200, r.text
+    headers = world.customer_user_x.headers
+    return await client.post(
+        f"{API}/tickets/{ticket['id']}/rating", headers=headers, json={"score": 5}
+    ), headers
+
+
 # Every operation that answers 201, and how to call it; the caller's headers read what it created.
 CREATORS: dict[str, Create] = {
     "tickets_create": _ticket,
     "tickets_create_comment": _comment,
     "tickets_create_attachments": _attachments,
+    "tickets_rate": _rating,  # the rating is read as part of the ticket
     "uploads_create": _upload,
     "sites_create": _master_data("sites"),
     "tenants_create": _master_data("tenants"),

@@ -283,7 +283,8 @@ async def test_closing_mails_the_creating_customer_user(client, portal, mailbox)
     await mailbox.deliver()
 
     await patch_ticket(client, world.employee_a, ticket, status="in_progress")
-    assert await mailbox.deliver() == []  # only closing is announced
+    # The creator follows its ticket: every status change reaches it (SPEC "Following"), alone.
+    assert recipients(await mailbox.deliver()) == [world.customer_user_x.email]
 
     await patch_ticket(client, world.employee_a, ticket, status="closed")
     mails = await mailbox.deliver()

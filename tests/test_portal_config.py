@@ -478,7 +478,12 @@ async def test_ticket_settings_start_empty(client, world):
         f"{API}/customers/{world.customer_x.id}/ticket-settings", headers=world.admin.headers
     )
     assert r.status_code == 200, r.text
-    assert r.json() == {"enabled_ticket_type_ids": [], "document_sources": [], "warnings": []}
+    assert r.json() == {
+        "enabled_ticket_type_ids": [],
+        "document_sources": [],
+        "report_template_ids": [],
+        "warnings": [],
+    }
 
 
 async def test_ticket_settings_roundtrip(client, world, session):

@@ -870,6 +870,7 @@ async def test_evaluation_buckets_of_seven_days(client, world, database):
             {"from_days": 7, "to_days": 13, "count": 1},
             {"from_days": 14, "to_days": 20, "count": 1},
         ],
+        "satisfaction": {"count": 0, "average": None},
     }
 
 
@@ -917,6 +918,7 @@ async def test_evaluation_group_of_one_day_and_odd_median(client, world, databas
             {"from_days": 1, "to_days": 1, "count": 0},
             {"from_days": 2, "to_days": 2, "count": 2},
         ],
+        "satisfaction": {"count": 0, "average": None},
     }
 
 
@@ -929,6 +931,7 @@ async def test_evaluation_without_closed_tickets_is_empty(client, world):
         "total": 0,
         "median_days": None,
         "buckets": [],
+        "satisfaction": {"count": 0, "average": None},
     }
 
 

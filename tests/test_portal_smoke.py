@@ -72,6 +72,7 @@ async def test_portal_flow(client, world):
         "total": 1,
         "median_days": 0.0,
         "buckets": [{"from_days": 0, "to_days": 1, "count": 1}],
+        "satisfaction": {"count": 0, "average": None},
     }
     r = await client.get(f"{API}/ticket-evaluation", headers=cx)
     assert r.status_code == 200 and r.json()["total"] == 1, r.text

@@ -77,8 +77,13 @@ SCOPED_FOR_EVERYONE = {
     "api-tokens:read",
     "attachments:content",
     "attachments:delete",
+    "attachments:replace_content",
+    "attachments:update",
     "documents:list",
     "evaluations:site",
+    # Customer users read the PDFs of their reports only (employees: of what they see); else 404.
+    "form-submissions:pdf",
+    "reports:list",
     "sites:read",
     "sites:ticket_types",
     "tickets:create",  # names a site outside the caller's scope
@@ -88,16 +93,24 @@ SCOPED_FOR_EVERYONE = {
     "tickets:history",
     "tickets:list_attachments",
     "tickets:list_comments",
+    "tickets:rate",
+    # Following, and the followers (employees only, 403 for customer users on a ticket they see):
+    # outside the scope, the ticket is not found.
+    "tickets:list_followers",
     "tickets:read",
+    "tickets:read_subscription",
     "tickets:read_comment",
     "tickets:update",
     "tickets:update_comment",
+    "tickets:update_followers",
+    "tickets:update_subscription",
 }
+# The caller's own settings: everyone reads and sets its own, and nobody else's.
+OWN_SETTINGS = {"me:read_notification_settings", "me:update_notification_settings"}
 SCOPED_FOR_EMPLOYEES = {
     "employees:read",
     "form-submissions:complete",
     "form-submissions:create",  # names a site outside the caller's tenants
-    "form-submissions:pdf",
     "form-submissions:read",
     "form-submissions:update",
     "tenants:read",
@@ -122,6 +135,8 @@ def expected_status(caller: str, name: str, query: dict[str, str] | None) -> int
         return 201 if employee else 403
     if name in OWN_FOR_EVERYONE:
         return 201
+    if name in OWN_SETTINGS:
+        return 200
     if name in COMPANY_WIDE or name in LISTS_FOR_EMPLOYEES:
         return 200 if employee else 403
     if name in LISTS_FOR_EVERYONE:
@@ -227,6 +242,16 @@ def bodies(world: World, v: Victim) -> dict[str, list[Call]]:
         "tickets:create_comment": [Call(json={"body": "Eindringling war hier"})],
         "tickets:update_comment": [Call(json={"body": "Gekapert"})],
         "tickets:create_attachments": [Call(files=upload)],
+        "tickets:rate": [Call(json={"score": 1, "comment": "Gefälscht"})],
+        "attachments:update": [Call(json={"filename": "gekapert.txt"})],
+        "attachments:replace_content": [
+            Call(files=[("file", ("boese.txt", b"Eindringling war hier", "text/plain"))])
+        ],
+        "tickets:update_subscription": [Call(json={"subscribed": True})],
+        "tickets:update_followers": [Call(json={"account_ids": [str(world.employee_a.id)]})],
+        # The caller's own settings, as they are: a change would show in its account's `updated_at`,
+        # which administrators read (its own, not the victim's).
+        "me:update_notification_settings": [Call(json={"comment": True, "status": True, "locale": "de"})],
         "outbox:retry": [Call()],
         "uploads:create": [Call(files=upload)],
         "form-templates:create": [Call(json={"name": "Untergeschoben", "elements": []})],
@@ -424,6 +449,34 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         )
     )
 
+    # The same form, completed, is an inspection report of customer X: its user on site A1 reads it.
+    report = await ok(
+        await client.post(
+            f"{API}/form-submissions",
+            headers=emp,
+            json={
+                "template_id": template["id"],
+                "site_id": str(world.site_a1.id),
+                "answers": {"befund": "VICTIM-REPORT-ANSWER-6b3e"},
+                "complete": True,
+            },
+        )
+    )
+    await ok(
+        await client.put(
+            f"{API}/customers/{world.customer_x.id}/ticket-settings",
+            headers=admin,
+            json={
+                "enabled_ticket_type_ids": [str(world.type_a.id)],
+                "document_sources": [{"ticket_type_id": str(doc_type.id), "content_types": None}],
+                "report_template_ids": [template["id"]],
+            },
+        )
+    )
+    reports = await client.get(f"{API}/sites/{world.site_a1.id}/reports", headers=cux)
+    assert [r["id"] for r in reports.json()["items"]] == [report["id"]]
+    assert (await client.get(f"{API}/form-submissions/{report['id']}/pdf", headers=cux)).status_code == 200
+
     # The customer's CAFM holds an API token of the victim's.
     api_token = await ok(
         await client.post(
@@ -461,7 +514,7 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         "ticket_type_id": [str(world.type_a.id), str(doc_type.id)],
         "message_id": [message_id],
         "template_id": [template["id"]],
-        "submission_id": [submission["id"]],
+        "submission_id": [submission["id"], report["id"]],
         "token_id": [api_token["id"]],
         "webhook_id": [webhook["id"]],
         "delivery_id": [delivery_id],

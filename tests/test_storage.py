@@ -17,7 +17,8 @@ from moto.server import ThreadedMotoServer
 from blink_api.app import create_app
 from blink_api.kit.storage import FileStorage, ObjectMissing, S3Storage, storage_from_settings
 from tests.conftest import make_settings
-from tests.kit import API, assert_problem
+from tests.faults import refusing_attachment_changes
+from tests.kit import API, assert_problem, new_ticket
 
 
 async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
@@ -302,3 +303,49 @@ async def test_missing_object_in_s3_answers_404_not_500(s3, tmp_path, database_u
                 s3.client.delete_object(Bucket=s3.bucket, Key=key)
             r = await client.get(f"{API}/attachments/{item['id']}/content", headers=h)
             assert_problem(r, 404)
+
+
+async def test_replacing_an_attachment_in_s3_leaves_exactly_the_new_object(
+    s3, tmp_path, database_url, database, world
+):
+    settings = make_settings(
+        tmp_path, database_url, storage_url=f"s3://{s3.bucket}/blink", s3_endpoint_url=s3.endpoint
+    )
+    app = create_app(settings, database)
+    h = world.employee_a.headers
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            ticket = await new_ticket(client, h, world.site_a1, world.type_a, "S3")
+            r = await client.post(
+                f"{API}/tickets/{ticket['id']}/attachments",
+                headers=h,
+                files=[("files", ("alt.txt", b"alte Fassung", "text/plain"))],
+            )
+            item = r.json()["items"][0]
+            (old_key,) = s3.object_keys()
+            url = f"{API}/attachments/{item['id']}/content"
+
+            # Refused, and not committed: the old object stays the only one.
+            r = await client.put(
+                url, headers=h, files=[("file", ("x.zip", b"PK\x03\x04" + bytes(60), "text/plain"))]
+            )
+            assert_problem(r, 415)
+            async with refusing_attachment_changes(database, "commit"):
+                r = await client.put(url, headers=h, files=[("file", ("neu.txt", b"neu", "text/plain"))])
+                assert_problem(r, 503)
+            assert s3.object_keys() == {old_key}
+            assert (await client.get(url, headers=h)).content == b"alte Fassung"
+
+            report = b"%PDF-1.7\n" + os.urandom(300_000) + b"\n%%EOF\n"
+            r = await client.put(url, headers=h, files=[("file", ("bericht.pdf", report, "text/plain"))])
+            assert r.status_code == 200, r.text
+            assert (r.json()["id"], r.json()["content_type"], r.json()["size"]) == (
+                item["id"],
+                "application/pdf",
+                len(report),
+            )
+            (new_key,) = s3.object_keys()
+            assert new_key != old_key and new_key.startswith("blink/attachments/")
+            assert s3.get(new_key) == report
+            assert (await client.get(url, headers=h)).content == report

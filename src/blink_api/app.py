@@ -30,7 +30,7 @@ from blink_api.evaluations.router import router as evaluations_router
 from blink_api.files.router import uploads_router
 from blink_api.files.sniffing import ALLOWED_TYPES
 from blink_api.forms.router import public_router as public_forms_router
-from blink_api.forms.router import submissions_router, templates_router
+from blink_api.forms.router import reports_router, submission_pdf_router, submissions_router, templates_router
 from blink_api.identity import scopes
 from blink_api.identity.dependencies import token_scope
 from blink_api.identity.repository import signing_key
@@ -57,6 +57,8 @@ from blink_api.system.router import router as system_router
 from blink_api.tenants.router import router as tenants_router
 from blink_api.ticket_types.router import router as ticket_types_router
 from blink_api.tickets.comment_router import router as ticket_comments_router
+from blink_api.tickets.following_router import router as ticket_following_router
+from blink_api.tickets.rating_router import router as ticket_rating_router
 from blink_api.tickets.router import router as tickets_router
 from blink_api.webhooks.delivery import WebhookWorker
 from blink_api.webhooks.router import router as webhooks_router
@@ -91,15 +93,19 @@ Lists answer `{items, next_cursor}`: pass `next_cursor` as `cursor` until it is 
 _ROUTERS_BY_TRAFFIC: tuple[tuple[APIRouter, RouteScope | None], ...] = (
     (tickets_router, scopes.TICKETS),
     (ticket_comments_router, scopes.TICKETS),
+    (ticket_rating_router, scopes.TICKETS),
+    (ticket_following_router, scopes.TICKETS),
     (ticket_attachments_router, scopes.TICKETS),
     (attachments_router, scopes.TICKETS),
     (sites_router, scopes.SITES),
     (documents_router, scopes.TICKETS),
+    (reports_router, scopes.TICKETS),
     (evaluations_router, scopes.TICKETS),
     (me_router, scopes.SELF),
     (auth_router, None),
     (uploads_router, scopes.FORMS),
     (submissions_router, scopes.FORMS),
+    (submission_pdf_router, scopes.FORM_PDFS),
     (public_forms_router, None),
     (templates_router, scopes.FORMS),
     (ticket_types_router, scopes.MASTER_DATA),
@@ -130,6 +136,7 @@ TAGS = [
     {"name": "uploads", "description": "Files uploaded before the form or ticket that uses them."},
     {"name": "documents", "description": "Documents per site (customer portal)."},
     {"name": "evaluations", "description": "Ticket evaluation (customer portal)."},
+    {"name": "reports", "description": "Inspection reports per site (customer portal)."},
     {"name": "form-templates", "description": "Inspection form templates."},
     {"name": "form-submissions", "description": "Filled inspection forms."},
     {"name": "public-forms", "description": "Forms filled through a public link."},

@@ -13,17 +13,18 @@ from blink_api.customers.models import (
     Customer,
     DocumentSource,
     Site,
+    customer_report_templates,
     customer_ticket_types,
     customer_user_sites,
 )
-from blink_api.forms.models import FormTemplate, FormTemplateVersion
+from blink_api.forms.models import FormSubmission, FormTemplate, FormTemplateVersion
 from blink_api.identity.models import CustomerUser, Employee, PermissionGroup
 from blink_api.identity.password_policy import why_not_password
 from blink_api.identity.principals import PERMISSIONS
 from blink_api.kit.passwords import Passwords
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
-from blink_api.tickets.models import Ticket, TicketComment
+from blink_api.tickets.models import Ticket, TicketComment, TicketFollower, TicketRating
 from blink_api.tickets.repository import next_number, refresh_search
 
 log = logging.getLogger(__name__)
@@ -252,6 +253,22 @@ async def _demo_portal_and_tickets(
                 )
             )
             await session.flush()
+        if ticket.closed_at is not None:
+            # The reporter was satisfied, if not entirely: the portal shows a rated ticket.
+            session.add(
+                TicketRating(
+                    ticket_id=ticket.id,
+                    score=4,
+                    comment="Schnell aufgefüllt, danke! Bitte künftig vor dem Wochenende prüfen.",
+                    created_at=ticket.closed_at + timedelta(hours=2),
+                )
+            )
+            await session.flush()
+        if index == 1:
+            # The customer user follows the re-cleaning Mia raised on its site: it hears of its comments
+            # and of its closing like of its own tickets.
+            session.add(TicketFollower(ticket_id=ticket.id, account_id=customer_user.id, following=True))
+            await session.flush()
         await refresh_search(session, ticket.id)
     template = FormTemplate(created_by_id=mia.id, latest_version=1, published_version=1)
     session.add(template)
@@ -284,3 +301,68 @@ async def _demo_portal_and_tickets(
             ],
         )
     )
+    await session.flush()
+    await _demo_reports_and_training(session, hansa, site, mia, template, now)
+
+
+async def _demo_reports_and_training(
+    session: AsyncSession, hansa: Customer, site: Site, mia: Employee, inspection: FormTemplate, now: datetime
+) -> None:
+    """A completed inspection that Hansa's user reads as a report on its site (its PDF is rendered at
+    the first download), and a training record that belongs to no site."""
+    await session.execute(
+        customer_report_templates.insert().values(customer_id=hansa.id, template_id=inspection.id)
+    )
+    inspected = now - timedelta(days=1)
+    version = await session.scalar(
+        select(FormTemplateVersion).where(FormTemplateVersion.template_id == inspection.id)
+    )
+    assert version is not None
+    session.add(
+        FormSubmission(
+            template_id=inspection.id,
+            subject="site",
+            template_version_id=version.id,
+            site_id=site.id,
+            created_by_id=mia.id,
+            status="completed",
+            answers={"sauberkeit": 4},
+            completed_at=inspected,
+        )
+    )
+    training = FormTemplate(created_by_id=mia.id, latest_version=1, published_version=1, subject="none")
+    session.add(training)
+    await session.flush()
+    training_version = FormTemplateVersion(
+        template_id=training.id,
+        version=1,
+        name="Unterweisung Gefahrstoffe",
+        is_public=False,
+        published_at=now,
+        description="Jährliche Unterweisung zum Umgang mit Reinigungschemikalien.",
+        elements=[
+            {"key": "thema", "type": "text", "label": "Unterwiesenes Thema", "required": True},
+            {"key": "verstanden", "type": "yes_no", "label": "Inhalt verstanden?", "required": True},
+            {"key": "datum", "type": "date", "label": "Datum der Unterweisung", "required": True},
+            {"key": "unterschrift", "type": "signature", "label": "Unterschrift"},
+        ],
+    )
+    session.add(training_version)
+    await session.flush()
+    session.add(
+        FormSubmission(
+            template_id=training.id,
+            subject="none",
+            template_version_id=training_version.id,
+            site_id=None,
+            created_by_id=mia.id,
+            status="completed",
+            answers={
+                "thema": "Sicherheitsdatenblätter und Hautschutz",
+                "verstanden": True,
+                "datum": inspected.date().isoformat(),
+            },
+            completed_at=inspected,
+        )
+    )
+    await session.flush()

@@ -42,6 +42,7 @@ SCHEMA_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 BODY_NAMES = {
     "auth_token": "LoginForm",
     "tickets_create_attachments": "AttachmentUpload",
+    "attachments_replace_content": "AttachmentReplacement",
     "uploads_create": "UploadForm",
 }
 _FILES_EXAMPLE = {"files": ["(the bytes of Treppenhaus-EG.jpg)", "(the bytes of Mängelprotokoll.pdf)"]}
@@ -57,6 +58,10 @@ BODY_DOCS = {
     "UploadForm": (
         "Files to upload for a form, as `multipart/form-data` parts named `files`.",
         _FILES_EXAMPLE,
+    ),
+    "AttachmentReplacement": (
+        "The new content of an attachment, as exactly one `multipart/form-data` part named `file`.",
+        {"file": "(the bytes of Mängelprotokoll-korrigiert.pdf)"},
     ),
 }
 
@@ -191,6 +196,9 @@ def _security(document: dict[str, Any], by_id: dict[str, RouteContext]) -> None:
             if needed:
                 operation["x-token-scope"] = needed
                 note = f"API tokens need the scope `{needed}`."
+                customer = rule.needed(method.upper(), "customer_user")
+                if customer != needed:
+                    note = f"API tokens need the scope `{needed}` (a customer user's token: `{customer}`)."
             else:
                 note = "Any API token of the caller may call it."
         else:

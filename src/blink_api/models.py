@@ -18,7 +18,7 @@ from blink_api.kit.ratelimit import RateLimitState
 from blink_api.notifications.models import OutboxMessage
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
-from blink_api.tickets.models import Ticket, TicketComment, TicketEvent
+from blink_api.tickets.models import Ticket, TicketComment, TicketEvent, TicketFollower, TicketRating
 from blink_api.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
@@ -45,6 +45,8 @@ __all__ = [
     "Ticket",
     "TicketComment",
     "TicketEvent",
+    "TicketFollower",
+    "TicketRating",
     "TicketType",
     "Webhook",
     "WebhookDelivery",

@@ -34,3 +34,26 @@ def why_not_delete_submission_file(principal: Principal, attachment: Attachment)
     if attachment.created_by != principal.id:
         return "Only the person filling in the form can remove its photos and signatures."
     return None
+
+
+def why_not_edit(principal: Principal, attachment: Attachment) -> str | None:
+    """Renaming a file or replacing its content: its uploader only (SPEC: "its uploader may"), whoever
+    else sees it, employee or not."""
+    if attachment.created_by != principal.id:
+        return "Only the person who added a file can rename it or replace its content."
+    return None
+
+
+def why_not_edit_kind(attachment: Attachment) -> str | None:
+    """What kind of file can be edited at all, answered with 409 whoever asks: a ticket's attachment.
+    A form's photo or signature is part of what was filled in (and never changes once the form is
+    completed); a draft takes another upload instead. An upload on nothing yet is replaced by
+    uploading again."""
+    if attachment.form_submission_id is not None:
+        return (
+            "The file is a photo or signature of a form submission; upload another file and answer "
+            "with it instead (a completed form no longer changes)."
+        )
+    if attachment.ticket_id is None:
+        return "Only the attachments of a ticket can be renamed or replaced; upload another file instead."
+    return None

@@ -1,23 +1,24 @@
-"""HTTP endpoints of attachments: a ticket's (list, add), and single ones (download, delete)."""
+"""HTTP endpoints of attachments: a ticket's (list, add), and single ones (download, delete, rename,
+replace the content)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Request, Response, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, File, Path, Request, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from blink_api.attachments import service
 from blink_api.files import service as stored_files
 from blink_api.files.downloads import DOWNLOAD_TYPES, stored_file
-from blink_api.files.schemas import AttachmentList, AttachmentRead
+from blink_api.files.schemas import AttachmentList, AttachmentRead, AttachmentRename
 from blink_api.identity.dependencies import CurrentPrincipal
 from blink_api.kit.context import Ctx
 from blink_api.kit.created import created_responses, location
 from blink_api.kit.db import DbSession
-from blink_api.kit.errors import problem_responses
+from blink_api.kit.errors import Invalid, problem_responses
 from blink_api.kit.idempotency import Idempotent
 from blink_api.kit.pagination import Page, Pagination
 from blink_api.tickets import service as tickets
@@ -70,6 +71,56 @@ async def delete(
     return Response(status_code=204, background=BackgroundTask(ctx.storage.delete, key))
 
 
+@router.patch(
+    "/{attachment_id}",
+    name="attachments:update",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def update(
+    session: DbSession, principal: CurrentPrincipal, attachment_id: AttachmentId, body: AttachmentRename
+) -> AttachmentRead:
+    """Renames a ticket's attachment: only the person who added it may (403 for everyone else who sees
+    it, employees included). The name is free text, cleaned as `filename` says; the content type stays
+    what the bytes are, and downloads are offered under the new name. The ticket's history records the
+    old and the new name (`attachment_renamed`); sending the current name changes nothing. Photos and
+    signatures of forms and uploads on no ticket are not renamed (409)."""
+    return AttachmentRead.model_validate(
+        await service.rename_attachment(session, principal, attachment_id, body.filename)
+    )
+
+
+@router.put(
+    "/{attachment_id}/content",
+    name="attachments:replace_content",
+    responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 429, 503),
+)
+async def replace_content(
+    ctx: Ctx,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    attachment_id: AttachmentId,
+    file: Annotated[UploadFile, File(description="The new file; exactly one.")],
+    request: Request,
+    background: BackgroundTasks,
+) -> AttachmentRead:
+    """Replaces the content of a ticket's attachment, as a multipart form with exactly one `file`: only
+    the person who added it may (403 for everyone else who sees it). The same checks as an upload (type
+    read from the bytes, 415 for a type not allowed; 413 above the size limit; images stored
+    normalised). The id stays; `filename`, `content_type` and `size` follow the new file, and the
+    ticket's history records both (`attachment_replaced`). The previous content stays downloadable
+    until the replacement is committed and is removed from storage afterwards; a refused or failed
+    replacement leaves it as it was. Photos and signatures of forms and uploads on no ticket are not
+    replaced (409). Sending the same file again gives the same result."""
+    attachment = await service.editable_attachment(session, principal, attachment_id)
+    if len((await request.form()).getlist("file")) != 1:
+        raise Invalid.at(["body", "file"], "Send exactly one file.")
+    checked = await stored_files.check_files(ctx, principal, [file], field="file")
+    previous = await service.replace_content(session, ctx.storage, principal, attachment, checked[0])
+    # Runs after the response, so after the commit; never when the change rolled back.
+    background.add_task(ctx.storage.delete, previous)
+    return AttachmentRead.model_validate(attachment)
+
+
 @ticket_attachments_router.get(
     "/{ticket_id}/attachments", name="tickets:list_attachments", responses=problem_responses(401, 404, 422)
 )
@@ -110,7 +161,9 @@ async def create_attachments(
     checked = await stored_files.check_files(ctx, principal, files)
 
     async def create() -> AttachmentList:
-        stored = await tickets.attach_files(session, ctx.storage, principal, ticket.id, checked)
+        stored = await tickets.attach_files(
+            session, ctx.storage, principal, ticket.id, checked, settings=ctx.settings
+        )
         return AttachmentList(items=[AttachmentRead.model_validate(a) for a in stored])
 
     parts = stored_files.upload_fingerprint(checked)

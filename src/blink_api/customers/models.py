@@ -103,3 +103,18 @@ customer_ticket_types = Table(
         index=True,
     ),
 )
+
+# "Einblick in die für sie erbrachten Leistungen": completed submissions of these form templates on the
+# customer's sites are its users' inspection reports (`GET /sites/{site_id}/reports`).
+customer_report_templates = Table(
+    "customer_report_templates",
+    Base.metadata,
+    Column("customer_id", Uuid, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "template_id",
+        Uuid,
+        ForeignKey("form_templates.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)

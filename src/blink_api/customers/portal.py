@@ -19,7 +19,7 @@ from blink_api.customers.schemas import (
     TicketSettingsRead,
 )
 from blink_api.customers.service import get_customer
-from blink_api.identity.principals import EmployeePrincipal
+from blink_api.identity.principals import CHECK_TEMPLATES_MANAGE, EmployeePrincipal
 from blink_api.kit.errors import FieldError, Invalid
 from blink_api.kit.pagination import Page, PageParams, paginate
 from blink_api.ticket_types.models import TicketCategory
@@ -32,7 +32,12 @@ async def _ticket_settings(session: AsyncSession, customer_id: uuid.UUID) -> Tic
         for s in await repo.document_sources(session, customer_id)
     ]
     warnings = await _warnings(session, customer_id, enabled + [s.ticket_type_id for s in sources])
-    return TicketSettingsRead(enabled_ticket_type_ids=enabled, document_sources=sources, warnings=warnings)
+    return TicketSettingsRead(
+        enabled_ticket_type_ids=enabled,
+        document_sources=sources,
+        report_template_ids=await repo.report_template_ids(session, customer_id),
+        warnings=warnings,
+    )
 
 
 async def _warnings(session: AsyncSession, customer_id: uuid.UUID, type_ids: list[uuid.UUID]) -> list[str]:
@@ -84,10 +89,24 @@ async def put_ticket_settings(
                         msg="Absence types (leave, sick notes) can never be offered to customers.",
                     )
                 )
+    reports = list(dict.fromkeys(body.report_template_ids))
+    # The admin names only templates it sees itself: template managers every one, others the published.
+    known = await repo.existing_templates(
+        session, reports, drafts=CHECK_TEMPLATES_MANAGE in admin.permissions
+    )
+    errors.extend(
+        FieldError(
+            loc=["body", "report_template_ids", index],
+            msg="No form template with this id was found.",
+            type="not_found",
+        )
+        for index, template_id in enumerate(body.report_template_ids)
+        if template_id not in known
+    )
     if errors:
         raise Invalid(errors[0].msg, errors=errors)
     before = _settings_json(await _ticket_settings(session, customer_id))
-    await repo.replace_ticket_settings(session, customer_id, enabled, list(sources.items()))
+    await repo.replace_ticket_settings(session, customer_id, enabled, list(sources.items()), reports)
     await session.flush()
     after = await _ticket_settings(session, customer_id)
     record_change(

@@ -134,7 +134,8 @@ async def read_ticket_settings(
     session: DbSession, admin: InsightAdmin, customer_id: CustomerId
 ) -> TicketSettingsRead:
     """Admins holding `insight:manage` only: which ticket types the customer's users may use, which
-    types' attachments are site documents, and `warnings` about types no site of the customer can use."""
+    types' attachments are site documents, which form templates are its inspection reports, and
+    `warnings` about types no site of the customer can use."""
     return await portal.get_ticket_settings(session, customer_id)
 
 
@@ -147,10 +148,12 @@ async def update_ticket_settings(
     session: DbSession, admin: InsightAdmin, customer_id: CustomerId, body: TicketSettings
 ) -> TicketSettingsRead:
     """Admins holding `insight:manage` only. Replaces which ticket types the customer's users may use,
-    and which types' attachments are site documents; recorded in the change log.
+    which types' attachments are site documents and which form templates' completed submissions are
+    its users' inspection reports; recorded in the change log.
 
-    Absence types are refused (422). A type whose tenant owns none of the customer's sites is accepted
-    and reported in `warnings`.
+    Absence types are refused (422), as are report templates the caller does not see (422: a template
+    without a published version counts only for template managers). A type whose tenant owns none of
+    the customer's sites is accepted and reported in `warnings`.
     """
     return await portal.put_ticket_settings(session, admin, customer_id, body)
 

@@ -156,6 +156,11 @@ ContentType = Annotated[str, StringConstraints(pattern=r"^[a-z]+/([a-z0-9.+-]+|\
 
 _ENABLED = "Ticket types customer users may create and see on their sites."
 _SOURCES = "Ticket types whose attachments are offered as documents on the customer's sites."
+_REPORTS = (
+    "Form templates whose completed submissions on the customer's sites its users read as inspection "
+    "reports (`GET /sites/{site_id}/reports`) and download as PDF; at most 200."
+)
+_REPORT_TEMPLATE_ID = "c6d83f0a-2e51-4b97-8d4c-91a7e5f2b038"
 _DOCUMENT_SOURCE = {
     "ticket_type_id": "9e3a7c15-6f2d-4b84-8c19-0d5e2a7b4f63",
     "content_types": ["application/pdf", "image/*"],
@@ -184,6 +189,7 @@ class TicketSettings(RequestModel):
                 {
                     "enabled_ticket_type_ids": ["5b9f0d3c-2e71-4a86-b4c8-1e6a3f9d2c57"],
                     "document_sources": [_DOCUMENT_SOURCE],
+                    "report_template_ids": [_REPORT_TEMPLATE_ID],
                 }
             ]
         }
@@ -192,6 +198,11 @@ class TicketSettings(RequestModel):
     enabled_ticket_type_ids: list[Id] = Field(max_length=1000, description=_ENABLED)
     document_sources: list[DocumentSourceItem] = Field(
         default_factory=list, max_length=1000, description=_SOURCES
+    )
+    report_template_ids: list[Id] = Field(
+        default_factory=list,
+        max_length=200,
+        description=_REPORTS + " Left out: none (the settings are replaced as a whole).",
     )
 
 
@@ -204,6 +215,7 @@ class TicketSettingsRead(ResponseModel):
                 {
                     "enabled_ticket_type_ids": ["5b9f0d3c-2e71-4a86-b4c8-1e6a3f9d2c57"],
                     "document_sources": [_DOCUMENT_SOURCE],
+                    "report_template_ids": [_REPORT_TEMPLATE_ID],
                     "warnings": [],
                 }
             ]
@@ -212,6 +224,7 @@ class TicketSettingsRead(ResponseModel):
 
     enabled_ticket_type_ids: list[uuid.UUID] = Field(description=_ENABLED)
     document_sources: list[DocumentSourceItem] = Field(description=_SOURCES)
+    report_template_ids: list[uuid.UUID] = Field(description=_REPORTS)
     warnings: list[str] = Field(description="Types whose tenant owns none of the customer's sites.")
 
 

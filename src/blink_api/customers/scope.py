@@ -9,7 +9,12 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from blink_api.customers.models import Site, customer_ticket_types, customer_user_sites
+from blink_api.customers.models import (
+    Site,
+    customer_report_templates,
+    customer_ticket_types,
+    customer_user_sites,
+)
 
 
 def assigned_sites(customer_user_id: Any, customer_id: Any) -> Select[Any]:
@@ -29,4 +34,12 @@ def enabled_types(customer_id: Any) -> Select[Any]:
     """The ids of the ticket types enabled for the customer (a value or a bound parameter)."""
     return select(customer_ticket_types.c.ticket_type_id).where(
         customer_ticket_types.c.customer_id == customer_id
+    )
+
+
+def report_templates(customer_id: Any) -> Select[Any]:
+    """The ids of the form templates whose completed submissions the customer's users read as reports
+    on their sites (a value or a bound parameter)."""
+    return select(customer_report_templates.c.template_id).where(
+        customer_report_templates.c.customer_id == customer_id
     )

@@ -6,12 +6,12 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Numeric, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.customers.scope import enabled_types
 from blink_api.identity.principals import Principal
-from blink_api.tickets.models import Ticket
+from blink_api.tickets.models import Ticket, TicketRating
 from blink_api.tickets.repository import RESOLUTION_DAYS, ticket_scope
 
 
@@ -24,15 +24,22 @@ async def resolution_buckets(
     group_days: int,
     closed_from: dt.datetime | None,
     closed_to: dt.datetime | None,
-) -> tuple[int, float | None, list[tuple[int, int]]]:
-    """(total, median days, [(bucket index, count)…]) of the closed tickets of enabled types on the sites."""
-    resolved = select(RESOLUTION_DAYS.label("days")).where(
-        Ticket.site_id.in_(site_ids),
-        Ticket.status == "closed",
-        Ticket.ticket_type_id.in_(enabled_types(customer_id)),
-        # Started from the caller's ticket scope, like every read of tickets; the sites and types
-        # above narrow it to what the customer's evaluation counts.
-        ticket_scope(principal),
+) -> tuple[int, float | None, list[tuple[int, int]], int, float | None]:
+    """(total, median days, [(bucket index, count)…], rated, average score) of the closed tickets of
+    enabled types on the sites; the average over the rated ones among them, to 2 decimals (null
+    without any)."""
+    resolved = (
+        select(RESOLUTION_DAYS.label("days"), TicketRating.score)
+        .select_from(Ticket)
+        .outerjoin(TicketRating, TicketRating.ticket_id == Ticket.id)
+        .where(
+            Ticket.site_id.in_(site_ids),
+            Ticket.status == "closed",
+            Ticket.ticket_type_id.in_(enabled_types(customer_id)),
+            # Started from the caller's ticket scope, like every read of tickets; the sites and types
+            # above narrow it to what the customer's evaluation counts.
+            ticket_scope(principal),
+        )
     )
     if closed_from is not None:
         resolved = resolved.where(Ticket.closed_at >= closed_from)
@@ -53,6 +60,14 @@ async def resolution_buckets(
                 literal_column("'[]'::json"),
             )
         ).scalar_subquery(),
+        select(func.count(r.c.score)).scalar_subquery(),
+        select(func.round(cast(func.avg(r.c.score), Numeric), literal_column("2"))).scalar_subquery(),
     )
-    total, median, buckets = (await session.execute(stmt)).one()
-    return int(total), (float(median) if median is not None else None), [(int(b), int(n)) for b, n in buckets]
+    total, median, buckets, rated, average = (await session.execute(stmt)).one()
+    return (
+        int(total),
+        float(median) if median is not None else None,
+        [(int(b), int(n)) for b, n in buckets],
+        int(rated),
+        float(average) if average is not None else None,
+    )

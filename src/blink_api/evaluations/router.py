@@ -36,7 +36,8 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _answer(request: Request, evaluation: TicketEvaluation) -> TicketEvaluation | Response:
-    """The evaluation as JSON or, when asked (`Accept: text/csv`), its buckets as CSV."""
+    """The evaluation as JSON or, when asked (`Accept: text/csv`), its buckets as CSV (without
+    `satisfaction`, which is no bucket)."""
     if wants_csv(request.headers.get("accept")):
         return csv_response(service.CSV_COLUMNS, service.csv_rows(evaluation), "ticket-evaluation.csv")
     return evaluation
@@ -60,10 +61,11 @@ async def site_evaluation(
     `floor((closed_at - created_at) / 1 day)` in buckets of `group_days`. For everyone who sees the
     site (employees of its tenant, customer users it is assigned to); 404 unless the site's customer
     has the evaluation enabled (`PUT /customers/{customer_id}/evaluation-settings`).
-    `closed_from`/`closed_to` are whole days (UTC), both included.
+    `closed_from`/`closed_to` are whole days (UTC), both included. `satisfaction` averages the ratings
+    of the rated tickets among those counted.
 
     With `Accept: text/csv`: one row per bucket, `from_days, to_days, count` (UTF-8 with a byte order
-    mark); any other `Accept` answers JSON."""
+    mark; `satisfaction` is in the JSON answer only); any other `Accept` answers JSON."""
     evaluation = await service.site_evaluation(session, principal, site_id, closed_from, closed_to)
     return _answer(request, evaluation)
 
@@ -81,7 +83,7 @@ async def overall_evaluation(
 ) -> TicketEvaluation | Response:
     """The same over every site of the customer the caller can see (customer users: their own customer
     and their assigned sites; employees name `customer_id` and count their tenants' sites), as JSON
-    or, with `Accept: text/csv`, one CSV row per bucket. 404 unless the customer has the evaluation
-    enabled and the caller sees at least one of its sites."""
+    or, with `Accept: text/csv`, one CSV row per bucket (`satisfaction` in JSON only). 404 unless the
+    customer has the evaluation enabled and the caller sees at least one of its sites."""
     evaluation = await service.overall_evaluation(session, principal, customer_id, closed_from, closed_to)
     return _answer(request, evaluation)

@@ -15,6 +15,19 @@ class Bucket(ResponseModel):
     count: int = Field(description="Closed tickets in this bucket.")
 
 
+class Satisfaction(ResponseModel):
+    """How satisfied the customer's users are with the tickets counted: the ratings of those among
+    them that were rated (`POST /tickets/{ticket_id}/rating`)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"count": 9, "average": 4.22}]})
+
+    count: int = Field(description="Rated tickets among the closed tickets counted (`total`).")
+    average: float | None = Field(
+        description="Their mean score (1 to 5), rounded to 2 decimals (halves away from zero); null "
+        "when `count` is 0."
+    )
+
+
 class TicketEvaluation(ResponseModel):
     """How long the customer's closed tickets took to resolve: resolution days
     `floor((closed_at - created_at) / 1 day)`, counted in buckets of `group_days` days."""
@@ -31,6 +44,7 @@ class TicketEvaluation(ResponseModel):
                         {"from_days": 7, "to_days": 13, "count": 0},
                         {"from_days": 14, "to_days": 20, "count": 9},
                     ],
+                    "satisfaction": {"count": 9, "average": 4.22},
                 }
             ]
         }
@@ -45,4 +59,9 @@ class TicketEvaluation(ResponseModel):
     )
     buckets: list[Bucket] = Field(
         description="From the first filled bucket to the last, empty ones between included."
+    )
+    satisfaction: Satisfaction = Field(
+        description="The ratings of the rated tickets among those counted: the same tickets, sites and "
+        "closing days. A rated ticket that was reopened counts again once it is closed. JSON only: the "
+        "CSV answer keeps one row per bucket."
     )

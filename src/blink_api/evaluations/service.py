@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.customers.models import Customer, Site
 from blink_api.evaluations import repository as repo
-from blink_api.evaluations.schemas import Bucket, TicketEvaluation
+from blink_api.evaluations.schemas import Bucket, Satisfaction, TicketEvaluation
 from blink_api.identity.principals import CustomerUserPrincipal, Principal
 from blink_api.kit.errors import Invalid, NotFound
 from blink_api.sites.repository import visible_sites
@@ -39,7 +39,7 @@ async def _evaluate(
 ) -> TicketEvaluation:
     g = customer.evaluation_group_days
     start, end = _bounds(closed_from, closed_to)
-    total, median, counts = await repo.resolution_buckets(
+    total, median, counts, rated, average = await repo.resolution_buckets(
         session,
         principal,
         customer_id=customer.id,
@@ -57,7 +57,13 @@ async def _evaluate(
         if by_bucket
         else []
     )
-    return TicketEvaluation(group_days=g, total=total, median_days=median, buckets=buckets)
+    return TicketEvaluation(
+        group_days=g,
+        total=total,
+        median_days=median,
+        buckets=buckets,
+        satisfaction=Satisfaction(count=rated, average=average),
+    )
 
 
 CSV_COLUMNS = ("from_days", "to_days", "count")

@@ -2,10 +2,13 @@
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
-from blink_api.kit.schema import ResponseModel
+from blink_api.files.sniffing import display_name
+from blink_api.kit.schema import RequestModel, ResponseModel
 
 _ATTACHMENT_EXAMPLE = {
     "id": "4e8a2d61-9c3f-4b57-a0e2-6d1f8b3c7a95",
@@ -28,7 +31,10 @@ class AttachmentRead(ResponseModel):
     ticket_id: uuid.UUID | None = Field(
         description="The ticket it is attached to; null for an upload not attached to a ticket."
     )
-    filename: str = Field(description="The file name it was sent with, without any directory.")
+    filename: str = Field(
+        description="The file name it was sent with, without any directory, or the name its uploader gave "
+        "it since (`PATCH /attachments/{attachment_id}`)."
+    )
     content_type: str = Field(description="The media type read from the bytes (not the one the client sent).")
     size: int = Field(description="Bytes stored (for images: of the normalised image).")
     created_at: datetime = Field(description="When it was stored.")
@@ -41,3 +47,29 @@ class AttachmentList(ResponseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_ATTACHMENT_EXAMPLE]}]})
 
     items: list[AttachmentRead] = Field(description="One entry per file sent.")
+
+
+def _shown_name(value: str) -> str:
+    name = display_name(value, path=False, fallback="")
+    if not name:
+        raise PydanticCustomError("filename_blank", "The name has nothing left to show once cleaned.")
+    return name
+
+
+class AttachmentRename(RequestModel):
+    """A new name for a file; its content and type stay as they are."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"filename": "Fenster 3. OG Nord (vorher).jpg"}]}
+    )
+
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_shown_name)] = (
+        Field(
+            description="The name shown and offered on download (free text: the extension may differ from "
+            "the type, which stays what the bytes are). Stored cleaned like an uploaded file's name: line "
+            "breaks and other control characters become spaces, runs of white space one space, invisible "
+            'format characters and `<>:"|?*` are dropped, slashes and backslashes become dashes (a name, '
+            "never a path), leading dots go. At most 200 characters as sent; a name with nothing left once "
+            "cleaned is refused (422)."
+        )
+    )

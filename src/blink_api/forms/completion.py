@@ -36,10 +36,11 @@ async def complete(
     principal: EmployeePrincipal,
     submission: FormSubmission,
     version: FormTemplateVersion,
-    site: Site,
+    site: Site | None,
 ) -> None:
     """Raises a ticket for every visible, answered ticket element, marks the submission completed and
-    keeps its PDF. The caller has checked the answers and holds the submission's row."""
+    keeps its PDF. The caller has checked the answers and holds the submission's row. Without a site
+    (a template about none) there are no ticket elements and no event: events concern a site."""
     elements = el.parse_elements(version.elements)
     shown = el.visible_keys(elements, submission.answers)
     raised: list[tuple[Any, Any]] = []
@@ -50,6 +51,8 @@ async def complete(
             or submission.answers.get(element.key) is None
         ):
             continue
+        if site is None:
+            raise Invalid.at(["body", "answers", element.key], "Tickets need a site; this form has none.")
         ticket_type = await session.get(TicketType, element.ticket_type_id)
         if ticket_type is None or ticket_type.tenant_id != site.tenant_id:
             raise Invalid.at(
@@ -81,7 +84,8 @@ async def complete(
     for element, ticket in raised:
         if element.attach_pdf:
             await _attach(ctx, session, principal, ticket.id, name, document)
-    await publish(session, Event("form_submission.completed", site.id, submission))
+    if site is not None:
+        await publish(session, Event("form_submission.completed", site.id, submission))
 
 
 async def store_pdf(ctx: AppContext, submission: FormSubmission, data: bytes) -> None:

@@ -291,9 +291,14 @@ ORDERED = {"number", "rating", "date"}
 
 
 def check_template(
-    elements: list[Any], *, is_public: bool, loc: tuple[str, ...] = ("body", "elements")
+    elements: list[Any],
+    *,
+    is_public: bool,
+    subject: str = "site",
+    loc: tuple[str, ...] = ("body", "elements"),
 ) -> None:
-    """Keys unique, conditions pointing to earlier answerable elements, no ticket in a public form."""
+    """Keys unique, conditions pointing to earlier answerable elements, no ticket in a public form nor
+    in one filled in about no site (a ticket is raised on the submission's site)."""
     errors: list[FieldError] = []
     seen: dict[str, Any] = {}
     for index, element in enumerate(elements):
@@ -337,6 +342,14 @@ def check_template(
                     loc=[*here],
                     type="ticket_in_public_form",
                     msg=f"Element '{element.key}': tickets can only be used in non-public forms.",
+                )
+            )
+        elif subject == "none" and element.type == "ticket":
+            errors.append(
+                FieldError(
+                    loc=[*here],
+                    type="ticket_without_site",
+                    msg=f"Element '{element.key}': tickets need a site; this form is filled in about none.",
                 )
             )
         seen.setdefault(element.key, element)

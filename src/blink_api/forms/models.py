@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -30,12 +31,20 @@ from blink_api.kit.db import Base, IdMixin, TimestampMixin
 
 class FormTemplate(IdMixin, TimestampMixin, Base):
     __tablename__ = "form_templates"
+    __table_args__ = (
+        CheckConstraint("subject IN ('site', 'none')", name="subject"),
+        # Submissions name their template with its subject, so the database ties their site to it.
+        UniqueConstraint("id", "subject"),
+    )
 
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     latest_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     published_version: Mapped[int | None] = mapped_column(Integer)
     # Set while the published version is public: the link anyone may fill the form with.
     public_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # What the form is filled in about: a site (inspections) or nothing (training records, personnel
+    # questionnaires). Not versioned: it changes only while the template has no submissions.
+    subject: Mapped[str] = mapped_column(String(10), default="site", server_default="site")
 
 
 class FormTemplateVersion(IdMixin, TimestampMixin, Base):
@@ -71,15 +80,25 @@ class FormSubmission(IdMixin, TimestampMixin, Base):
         ),
         Index("ix_form_submissions_site_id_created_at", "site_id", "created_at"),
         CheckConstraint("pdf_storage_key IS NULL OR status = 'completed'", name="pdf_only_when_completed"),
+        ForeignKeyConstraint(
+            ["template_id", "subject"], ["form_templates.id", "form_templates.subject"], ondelete="RESTRICT"
+        ),
+        # A `none` template's submission has no site; a `site` template's has one, except through a
+        # public link (no author).
+        CheckConstraint(
+            "(subject = 'none' AND site_id IS NULL)"
+            " OR (subject = 'site' AND (site_id IS NOT NULL OR created_by_id IS NULL))",
+            name="site_matches_subject",
+        ),
     )
 
-    template_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("form_templates.id", ondelete="RESTRICT"), index=True
-    )
+    template_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    # The template's subject, copied so that the check above can see it (kept equal by the key above).
+    subject: Mapped[str] = mapped_column(String(10), default="site", server_default="site")
     template_version_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("form_template_versions.id", ondelete="RESTRICT")
     )
-    # Null for submissions through a public link.
+    # Null for submissions through a public link and for those of `none` templates.
     site_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="RESTRICT"), index=True

@@ -3,7 +3,7 @@ each `sees_*` rule whether a caller sees something at all."""
 
 from __future__ import annotations
 
-from blink_api.forms.models import FormSubmission, FormTemplateVersion
+from blink_api.forms.models import FormSubmission, FormTemplate, FormTemplateVersion
 from blink_api.identity.principals import CHECK_TEMPLATES_MANAGE, EmployeePrincipal, Principal
 
 
@@ -19,6 +19,21 @@ def sees_public_submissions(principal: Principal) -> bool:
     return isinstance(principal, EmployeePrincipal) and (
         principal.is_admin or CHECK_TEMPLATES_MANAGE in principal.permissions
     )
+
+
+def sees_siteless_submissions(principal: Principal) -> bool:
+    """Submissions of templates about no site (`subject` `none`: training records, personnel
+    questionnaires) concern people, not sites: besides their author, template managers see them (not
+    administrators as such)."""
+    return isinstance(principal, EmployeePrincipal) and CHECK_TEMPLATES_MANAGE in principal.permissions
+
+
+def why_not_change_subject(template: FormTemplate, subject: str) -> str | None:
+    """Submissions are filled in about what the template said when it was published: once it has
+    been, what it is filled in about stays (409)."""
+    if subject != template.subject and template.published_version is not None:
+        return "The template is published: what it is filled in about (`subject`) can no longer change."
+    return None
 
 
 def why_not_publish(version: FormTemplateVersion) -> str | None:

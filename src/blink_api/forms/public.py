@@ -47,6 +47,7 @@ async def public_submission(
             )
     submission = FormSubmission(
         template_id=template.id,
+        subject=template.subject,
         template_version_id=version.id,
         site_id=None,
         created_by_id=None,

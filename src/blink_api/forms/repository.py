@@ -5,27 +5,50 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.customers.models import Site
+from blink_api.customers.scope import assigned_sites, report_templates
 from blink_api.forms import policy
 from blink_api.forms.models import FormSubmission, FormTemplate, FormTemplateVersion, form_submission_tickets
-from blink_api.identity.principals import EmployeePrincipal, Principal
+from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincipal, Principal
 from blink_api.identity.scope import served_tenants
 
 
 def submission_scope(principal: Principal) -> ColumnElement[bool]:
     """Employees: submissions on their tenants' sites (admins: all). Submissions through a public link
-    have no site; who sees them is `policy.sees_public_submissions`'s to say. Customer users: none."""
+    have no site; who sees them is `policy.sees_public_submissions`'s to say. Submissions of templates
+    about no site (`subject` `none`): their author, and whom `policy.sees_siteless_submissions` names.
+    Customer users: none (their reports are `report_scope`'s)."""
     if not isinstance(principal, EmployeePrincipal):
         return false()
+    about_none = FormSubmission.subject == "none"
+    siteless = (
+        about_none
+        if policy.sees_siteless_submissions(principal)
+        else and_(about_none, FormSubmission.created_by_id == principal.id)
+    )
     if principal.is_admin:
-        return true()
+        return or_(FormSubmission.subject == "site", siteless)
     on_my_sites = FormSubmission.site_id.in_(select(Site.id).where(served_tenants(principal, Site.tenant_id)))
+    public = and_(FormSubmission.subject == "site", FormSubmission.site_id.is_(None))
     if policy.sees_public_submissions(principal):
-        return or_(on_my_sites, FormSubmission.site_id.is_(None))
-    return and_(FormSubmission.site_id.is_not(None), on_my_sites)
+        return or_(on_my_sites, public, siteless)
+    return or_(and_(FormSubmission.site_id.is_not(None), on_my_sites), siteless)
+
+
+def report_scope(principal: Principal) -> ColumnElement[bool]:
+    """The submissions a customer user reads as inspection reports: completed, on one of its assigned
+    sites, of a template its customer chose as a report (`report_template_ids`). Employees reach
+    submissions through `submission_scope`."""
+    if not isinstance(principal, CustomerUserPrincipal):
+        return false()
+    return and_(
+        FormSubmission.status == "completed",
+        FormSubmission.site_id.in_(assigned_sites(principal.id, principal.customer_id)),
+        FormSubmission.template_id.in_(report_templates(principal.customer_id)),
+    )
 
 
 def visible_submissions(principal: Principal) -> Select[Any]:

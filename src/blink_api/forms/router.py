@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from blink_api.files.downloads import binary_content, download_headers, sent_as, stored_file
-from blink_api.forms import public, submissions, templates
+from blink_api.forms import public, reports, submissions, templates
 from blink_api.forms.schemas import (
     PublicForm,
     PublicSubmissionCreate,
     PublicSubmissionRead,
     PublicToken,
+    ReportRead,
     SubmissionCreate,
     SubmissionRead,
     SubmissionUpdate,
@@ -21,7 +22,7 @@ from blink_api.forms.schemas import (
     TemplateRead,
     TemplateUpdate,
 )
-from blink_api.identity.dependencies import CurrentEmployee, Public, TemplateManager
+from blink_api.identity.dependencies import CurrentEmployee, CurrentPrincipal, Public, TemplateManager
 from blink_api.kit.context import Ctx
 from blink_api.kit.created import created_responses, location
 from blink_api.kit.db import DbSession
@@ -87,7 +88,8 @@ async def replace_template(
     session: DbSession, manager: TemplateManager, template_id: TemplateId, body: TemplateCreate
 ) -> TemplateRead:
     """Replaces the draft as a whole (needs `check:templates:manage`); when the latest version is
-    published, this becomes the next version, and the published one stays as it is."""
+    published, this becomes the next version, and the published one stays as it is. `subject` left out
+    is `site`; it changes only before the first publication (409 after)."""
     return await templates.update_template(session, manager, template_id, body)
 
 
@@ -112,7 +114,8 @@ async def publish_template(
 ) -> TemplateRead:
     """Freezes the latest version, which submissions are filled against from now on (needs
     `check:templates:manage`); a public template gets its link token. 409 when the latest version is
-    published already; 422 when a public template holds a ticket element."""
+    published already; 422 when a public template, or one about no site (`subject` `none`), holds a
+    ticket element."""
     return await templates.publish_template(session, manager, template_id)
 
 
@@ -141,7 +144,9 @@ async def list_submissions(
 ) -> Page[SubmissionRead]:
     """Form submissions, newest first, for employees: those for their tenants' sites (administrators:
     all). Submissions through a public link belong to no site: administrators and template managers
-    see them."""
+    see them. Submissions of templates about no site (`subject` `none`: training records,
+    questionnaires) are seen by their author and template managers only. Customer users: 403 (their
+    inspection reports are `GET /sites/{site_id}/reports`)."""
     return await submissions.list_submissions(session, employee, page, template_id, site_id)
 
 
@@ -162,9 +167,10 @@ async def create_submission(
     request: Request,
     response: Response,
 ) -> SubmissionRead:
-    """Starts filling in a form at a site of the caller's tenants (employees), against the template's
-    published version; the answers are checked as far as given. With `complete: true` it is completed
-    at once (see `POST /form-submissions/{submission_id}/complete`). Photos and signatures name
+    """Starts filling in a form at a site of the caller's tenants (employees), or about no site for a
+    template whose `subject` is `none` (then without `site_id`; 422 either way round), against the
+    template's published version; the answers are checked as far as given. With `complete: true` it
+    is completed at once (see `POST /form-submissions/{submission_id}/complete`). Photos and signatures name
     images the caller uploaded with `POST /uploads`."""
     submission = await submissions.create_submission(ctx, session, employee, body)
     response.headers["Location"] = location(request, "form-submissions:read", submission_id=submission.id)
@@ -207,12 +213,20 @@ async def complete_submission(
     Atomic and once: every visible, answered ticket element raises one ticket on the submission's site,
     with the filled form attached as PDF where the element says so. Completing again answers the same.
     The PDF is rendered now, once, and kept; while too many renders run, 503 (429 while the caller's own
-    runs) with `Retry-After`, and nothing is completed."""
+    runs) with `Retry-After`, and nothing is completed. A submission without a site (its template's
+    `subject` is `none`) raises no tickets and no `form_submission.completed` webhook event, which
+    concerns a site.
+    """
     submission = await submissions.complete_submission(ctx, session, employee, submission_id)
     return await submissions.read_submission(session, submission)
 
 
-@submissions_router.get(
+# The PDF is the one part of a submission customer users may read (as a report), so its route has
+# its own token rule: `forms:read`, or `tickets:read` for a customer user (see `app`).
+submission_pdf_router = APIRouter(prefix="/form-submissions", tags=["form-submissions"])
+
+
+@submission_pdf_router.get(
     "/{submission_id}/pdf",
     name="form-submissions:pdf",
     response_class=Response,
@@ -222,14 +236,16 @@ async def complete_submission(
     },
 )
 async def submission_pdf(
-    ctx: Ctx, session: DbSession, employee: CurrentEmployee, submission_id: SubmissionId, request: Request
+    ctx: Ctx, session: DbSession, principal: CurrentPrincipal, submission_id: SubmissionId, request: Request
 ) -> Response:
-    """The filled form as PDF, for everyone who sees the submission. A completed submission: the PDF
-    stored at completion, as it was then. A draft: rendered now;
-    while too many renders run, 503 (or 429 while the caller's own render runs) with `Retry-After`.
-    Labelled `application/octet-stream` for a client whose `Accept` prefers that."""
+    """The filled form as PDF, for every employee who sees the submission, and for customer users
+    when it is one of their inspection reports (`GET /sites/{site_id}/reports`: completed, on one of
+    their sites, of a template in their customer's `report_template_ids`; 404 otherwise). A completed
+    submission: the PDF stored at completion, as it was then. A draft: rendered now; while too many
+    renders run, 503 (or 429 while the caller's own render runs) with `Retry-After`. Labelled
+    `application/octet-stream` for a client whose `Accept` prefers that."""
     accept = request.headers.get("accept")
-    document = await submissions.submission_pdf(ctx, session, employee, submission_id)
+    document = await submissions.submission_pdf(ctx, session, principal, submission_id)
     if document.storage_key is not None:
         return await stored_file(
             ctx.storage,
@@ -244,6 +260,23 @@ async def submission_pdf(
     return Response(
         document.data, media_type=label, headers=download_headers(document.filename, label, document.size)
     )
+
+
+reports_router = APIRouter(prefix="/sites", tags=["reports"])
+
+SiteId = Annotated[uuid.UUID, Path(description="The site's id; 404 when the caller does not see it.")]
+
+
+@reports_router.get("/{site_id}/reports", name="reports:list", responses=problem_responses(401, 404, 422))
+async def list_site_reports(
+    session: DbSession, principal: CurrentPrincipal, site_id: SiteId, page: Pagination
+) -> Page[ReportRead]:
+    """The site's inspection reports: completed form submissions on it of the templates its customer
+    chose (`report_template_ids` of the ticket settings), newest completion first; download each as
+    PDF through `GET /form-submissions/{submission_id}/pdf`. For everyone who sees the site: employees
+    of its tenant, customer users it is assigned to (404 for others). `ticket_ids` names only the
+    raised tickets the caller sees."""
+    return await reports.list_site_reports(session, principal, site_id, page)
 
 
 public_router = APIRouter(prefix="/public/forms", tags=["public-forms"], dependencies=[Public])

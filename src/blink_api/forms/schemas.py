@@ -27,6 +27,13 @@ def _single_line(value: str) -> str:
 
 TemplateName = Annotated[Name, AfterValidator(_single_line)]
 
+Subject = Literal["site", "none"]
+_SUBJECT = (
+    "What the form is filled in about: `site` (the default; inspections, each submission names a "
+    "site) or `none` (training records, personnel questionnaires: submissions name no site and raise "
+    "no tickets, and only their author and template managers see them)."
+)
+
 
 _TEMPLATE_ID = "c6d83f0a-2e51-4b97-8d4c-91a7e5f2b038"
 _SITE_ID = "7a1d4e93-2c58-4b06-8f3a-e1b9c72d5a40"
@@ -95,6 +102,7 @@ class TemplateCreate(RequestModel):
     is_public: bool = Field(
         default=False, description="Fillable by anyone with the link; no ticket elements then."
     )
+    subject: Subject = Field(default="site", description=_SUBJECT + " `none` forms hold no ticket elements.")
     elements: list[Element] = Field(
         default_factory=list,
         max_length=500,
@@ -119,6 +127,9 @@ class TemplateUpdate(RequestModel):
     is_public: bool = Field(
         default=None, description="Fillable by anyone with the link; no ticket elements then."
     )
+    subject: Subject = Field(
+        default=None, description=_SUBJECT + " Changes only before the first publication (409 after)."
+    )
     elements: list[Element] = Field(
         default=None, max_length=500, description="Replaces every element (at most 500)."
     )
@@ -136,6 +147,7 @@ class TemplateRead(ResponseModel):
                     "name": "Ihre Meinung zur Reinigung",
                     "description": "Bürogebäude Hafenstraße 12",
                     "is_public": True,
+                    "subject": "site",
                     "elements": _PUBLIC_ELEMENTS,
                     "version": 2,
                     "status": "published",
@@ -152,6 +164,7 @@ class TemplateRead(ResponseModel):
     name: str = Field(description="The form's name.")
     description: str | None = Field(description="What the form is for; null when none was given.")
     is_public: bool = Field(description="Fillable by anyone with the link (`public_token`).")
+    subject: Subject = Field(description=_SUBJECT)
     elements: list[Element] = Field(description="The form's elements in order.")
     version: int = Field(description="The version shown.")
     status: Literal["draft", "published"] = Field(
@@ -179,7 +192,11 @@ class SubmissionCreate(RequestModel):
     )
 
     template_id: Id = Field(description="The template to fill in; it must have a published version.")
-    site_id: Id = Field(description="The site the form is filled in for; one of the caller's tenants.")
+    site_id: Id | None = Field(
+        default=None,
+        description="The site the form is filled in for, one of the caller's tenants: required for a "
+        "template with `subject` `site`, absent or null for one with `none` (422 otherwise).",
+    )
     answers: dict[str, Any] = Field(
         default_factory=dict,
         description="Keyed by element key; the value's type is the element's (see the element types).",
@@ -192,7 +209,10 @@ class SubmissionUpdate(RequestModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"answers": {**_ANSWERS, "sauberkeit": 4}}]})
 
-    site_id: Id = Field(default=None, description="Another site of the caller's tenants.")
+    site_id: Id = Field(
+        default=None,
+        description="Another site of the caller's tenants (422 for a template with `subject` `none`).",
+    )
     answers: dict[str, Any] = Field(default=None, description="Replaces the answers.")
 
 
@@ -223,7 +243,8 @@ class SubmissionRead(ResponseModel):
     template_id: uuid.UUID = Field(description="The template filled in.")
     template_version: int = Field(description="The template's version filled in (its published one then).")
     site_id: uuid.UUID | None = Field(
-        description="The site it was filled in for; null through a public link."
+        description="The site it was filled in for; null through a public link and for templates with "
+        "`subject` `none`."
     )
     status: Literal["draft", "completed"] = Field(
         description="`draft`: still being filled in, its filler may change it; `completed`: done, "
@@ -294,3 +315,39 @@ class PublicSubmissionRead(ResponseModel):
     id: uuid.UUID = Field(description="The submission's id.")
     status: Literal["completed"] = Field(description="`completed`: a public submission is completed at once.")
     completed_at: datetime = Field(description="When it was submitted.")
+
+
+class ReportAuthor(ResponseModel):
+    """Who completed the report: its name only (customer users never see employees' e-mail addresses)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Erika Muster"}]})
+
+    name: str = Field(description="The name of the employee who filled in and completed the form.")
+
+
+class ReportRead(ResponseModel):
+    """An inspection report: a completed form submission of a template the site's customer chose
+    (`report_template_ids`); its PDF is `GET /form-submissions/{submission_id}/pdf`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": _SUBMISSION_ID,
+                    "template_name": _NAME,
+                    "completed_at": "2026-11-27T08:14:03.512000Z",
+                    "completed_by": {"name": "Erika Muster"},
+                    "ticket_ids": ["3f2b8c1e-5d4a-4e7b-9c21-8a6f0d3e4b57"],
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID = Field(description="The form submission's id (its PDF: `GET /form-submissions/{id}/pdf`).")
+    template_name: str = Field(description="The form's name in the version that was filled in.")
+    completed_at: datetime = Field(description="When the form was completed.")
+    completed_by: ReportAuthor = Field(description="Who completed it.")
+    ticket_ids: list[uuid.UUID] = Field(
+        description="The tickets its completion raised that the caller sees (for customer users: those "
+        "of types enabled for its customer); the others are left out."
+    )

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.customers.models import Site
@@ -93,9 +93,19 @@ async def _claim_uploads(
 
 
 async def get_submission(
-    session: AsyncSession, principal: Principal, submission_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession,
+    principal: Principal,
+    submission_id: uuid.UUID,
+    *,
+    lock: bool = False,
+    as_report: bool = False,
 ) -> FormSubmission:
-    stmt = repo.visible_submissions(principal).where(FormSubmission.id == submission_id)
+    """A submission the caller sees (404 otherwise); `as_report`: or one it reads as an inspection
+    report (customer users: only the PDF)."""
+    scope = repo.submission_scope(principal)
+    if as_report:
+        scope = or_(scope, repo.report_scope(principal))
+    stmt = select(FormSubmission).where(scope, FormSubmission.id == submission_id)
     if lock:
         stmt = stmt.with_for_update()
     return await one_or_404(session, stmt, "Form submission")
@@ -119,17 +129,33 @@ async def list_submissions(
     return Page[SubmissionRead](items=await _read_submissions(session, list(rows)), next_cursor=cursor)
 
 
+async def _site_for(
+    session: AsyncSession, principal: EmployeePrincipal, template: FormTemplate, site_id: uuid.UUID | None
+) -> Site | None:
+    """A `site` template's submission names a site of the caller's tenants; a `none` one names none."""
+    if template.subject == "none":
+        if site_id is not None:
+            raise Invalid.at(
+                ["body", "site_id"], "This form is filled in about no site: leave `site_id` out."
+            )
+        return None
+    if site_id is None:
+        raise Invalid.at(["body", "site_id"], "This form is filled in about a site: `site_id` is required.")
+    return await get_site(session, principal, site_id)
+
+
 async def create_submission(
     ctx: AppContext, session: AsyncSession, principal: EmployeePrincipal, body: SubmissionCreate
 ) -> FormSubmission:
     template, version = await _published(session, body.template_id)
-    site = await get_site(session, principal, body.site_id)
+    site = await _site_for(session, principal, template, body.site_id)
     elements = el.parse_elements(version.elements)
     answers = el.check_answers(elements, body.answers, complete=body.complete)
     submission = FormSubmission(
         template_id=template.id,
+        subject=template.subject,
         template_version_id=version.id,
-        site_id=site.id,
+        site_id=site.id if site else None,
         created_by_id=principal.id,
         status="draft",
         answers=answers,
@@ -152,9 +178,14 @@ async def update_submission(
         raise Conflict(reason)
     sent = body.model_dump(exclude_unset=True)
     if "site_id" in sent:
-        if sent["site_id"] is None:
+        if sent["site_id"] is None and submission.subject == "site":
             raise Invalid.at(["body", "site_id"], "This field cannot be null.")
-        submission.site_id = (await get_site(session, principal, sent["site_id"])).id
+        if sent["site_id"] is not None and submission.subject == "none":
+            raise Invalid.at(
+                ["body", "site_id"], "This form is filled in about no site: leave `site_id` out."
+            )
+        if sent["site_id"] is not None:
+            submission.site_id = (await get_site(session, principal, sent["site_id"])).id
     if "answers" in sent:
         version = await session.get(FormTemplateVersion, submission.template_version_id)
         assert version is not None
@@ -174,12 +205,12 @@ async def complete_submission(
         return submission
     ensure(policy.why_not_complete_submission(principal, submission))
     version = await session.get(FormTemplateVersion, submission.template_version_id)
-    assert version is not None and submission.site_id is not None
+    assert version is not None
     elements = el.parse_elements(version.elements)
     el.check_answers(elements, submission.answers, complete=True)
     # The photos must still be there: a draft's photo may have been deleted since it was answered.
     await _claim_uploads(session, principal, elements, submission.answers, submission.id)
-    site = await get_site(session, principal, submission.site_id)
+    site = await get_site(session, principal, submission.site_id) if submission.site_id else None
     await completion.complete(ctx, session, principal, submission, version, site)
     await session.flush()
     return submission
@@ -201,12 +232,12 @@ async def submission_pdf(
     """A completed submission's PDF never changes and is served as stored. One without a stored PDF
     yet (through a public link, or completed before PDFs were kept) is rendered at its first download,
     under the row lock so that two first downloads store one. A draft is rendered on demand."""
-    submission = await get_submission(session, principal, submission_id)
+    submission = await get_submission(session, principal, submission_id, as_report=True)
     version = await session.get(FormTemplateVersion, submission.template_version_id)
     assert version is not None
     filename = f"{version.name}.pdf"
     if submission.status == "completed" and submission.pdf_storage_key is None:
-        submission = await get_submission(session, principal, submission_id, lock=True)
+        submission = await get_submission(session, principal, submission_id, lock=True, as_report=True)
         await session.refresh(submission)
         if submission.pdf_storage_key is None:
             site = await session.get(Site, submission.site_id) if submission.site_id else None

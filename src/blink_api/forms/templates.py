@@ -58,6 +58,7 @@ def _read(template: FormTemplate, version: FormTemplateVersion) -> TemplateRead:
         name=version.name,
         description=version.description,
         is_public=version.is_public,
+        subject=template.subject,  # type: ignore[arg-type]
         elements=el.parse_elements(version.elements),
         version=version.version,
         status="published" if version.published_at else "draft",
@@ -78,9 +79,9 @@ async def _template(session: AsyncSession, template_id: uuid.UUID, *, lock: bool
 async def create_template(
     session: AsyncSession, principal: EmployeePrincipal, body: TemplateCreate
 ) -> TemplateRead:
-    el.check_template(body.elements, is_public=body.is_public)
+    el.check_template(body.elements, is_public=body.is_public, subject=body.subject)
     await _check_ticket_types(session, principal, body.elements)
-    template = FormTemplate(created_by_id=principal.id, latest_version=1)
+    template = FormTemplate(created_by_id=principal.id, latest_version=1, subject=body.subject)
     session.add(template)
     await session.flush()
     version = FormTemplateVersion(
@@ -105,12 +106,15 @@ async def update_template(
     template = await _template(session, template_id, lock=True)
     latest = await repo.version(session, template.id, template.latest_version)
     sent = body.model_dump(exclude_unset=True) if isinstance(body, TemplateUpdate) else body.model_dump()
-    for field in ("name", "is_public", "elements"):
+    for field in ("name", "is_public", "subject", "elements"):
         if field in sent and sent[field] is None:
             raise Invalid.at(["body", field], "This field cannot be null.")
     new_elements = body.elements if "elements" in sent else el.parse_elements(latest.elements)
     is_public = sent.get("is_public", latest.is_public)
-    el.check_template(new_elements, is_public=is_public)
+    subject = sent.get("subject", template.subject)
+    if (reason := policy.why_not_change_subject(template, subject)) is not None:
+        raise Conflict(reason)
+    el.check_template(new_elements, is_public=is_public, subject=subject)
     await _check_ticket_types(session, principal, new_elements)
     if latest.published_at is not None:
         # Published versions are immutable: the change becomes the next version, a draft.
@@ -129,6 +133,7 @@ async def update_template(
         latest.description = sent["description"]
     latest.is_public = is_public
     latest.elements = el.dump_elements(new_elements)
+    template.subject = subject
     await session.flush()
     await session.refresh(template)
     return _read(template, latest)
@@ -142,7 +147,7 @@ async def publish_template(
     if (reason := policy.why_not_publish(latest)) is not None:
         raise Conflict(reason)
     elements = el.parse_elements(latest.elements)
-    el.check_template(elements, is_public=latest.is_public)
+    el.check_template(elements, is_public=latest.is_public, subject=template.subject)
     await _check_ticket_types(session, principal, elements)
     latest.published_at = dt.datetime.now(dt.UTC)
     template.published_version = latest.version

@@ -53,7 +53,7 @@ async def get_credentials(
     row = await repo.load_principal_row(session, claims.account_id)
     if row is None or not row.is_active or row.token_version != claims.token_version:
         raise Unauthorized("The access token is no longer valid; log in again.")
-    return Credentials(_principal(row))
+    return Credentials(principal_from_row(row))
 
 
 async def _api_token_credentials(session: AsyncSession, token: str) -> Credentials:
@@ -65,10 +65,11 @@ async def _api_token_credentials(session: AsyncSession, token: str) -> Credentia
         raise Unauthorized("The API token is invalid, revoked or expired.")
     if found.stale:
         await repo.touch_api_token(session, found.token_id)
-    return Credentials(_principal(found.owner), frozenset(found.scopes))
+    return Credentials(principal_from_row(found.owner), frozenset(found.scopes))
 
 
-def _principal(row: PrincipalRow) -> Principal:
+def principal_from_row(row: PrincipalRow) -> Principal:
+    """The principal an account row (`identity.repository.load_principal_row`) stands for."""
     if row.kind == "employee":
         return EmployeePrincipal(
             id=row.id,
@@ -105,7 +106,8 @@ class TokenScope:
 
     async def __call__(self, request: Request, credentials: CurrentCredentials) -> None:
         if credentials.scopes is not None:
-            policy.ensure(self.scope.why_not(request.method, credentials.scopes))
+            kind = "customer_user" if isinstance(credentials.principal, CustomerUserPrincipal) else "employee"
+            policy.ensure(self.scope.why_not(request.method, credentials.scopes, kind))
 
     def __repr__(self) -> str:
         return f"TokenScope({self.scope})"

@@ -63,6 +63,9 @@ class Account(IdMixin, TimestampMixin, Base):
     # Bumped whenever issued tokens must stop working (password change, deactivation).
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     locale: Mapped[str] = mapped_column(String(5), default="de", server_default="de")
+    # Notification settings (`/me/notification-settings`): which ticket mails the account wants.
+    notify_comments: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    notify_status: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
     __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_abstract": True, "eager_defaults": True}
 

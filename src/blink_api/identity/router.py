@@ -13,6 +13,8 @@ from blink_api.identity.schemas import (
     ApiTokenRead,
     LoginForm,
     Me,
+    NotificationSettings,
+    NotificationSettingsUpdate,
     PasswordSet,
     Token,
 )
@@ -90,6 +92,32 @@ async def read_me(principal: CurrentPrincipal) -> Me:
     """Any authenticated caller, with a password log-in or any API token: the account, its kind, and
     for employees the tenants and permissions that decide what it sees and may do."""
     return service.me(principal)
+
+
+@me_router.get(
+    "/me/notification-settings",
+    name="me:read_notification_settings",
+    responses=problem_responses(401),
+    summary="Which ticket mails reach me",
+)
+async def read_notification_settings(session: DbSession, principal: CurrentPrincipal) -> NotificationSettings:
+    """Any authenticated caller, its own settings: comment and status mails about tickets it follows
+    (both on unless switched off) and the language of its mails."""
+    return await service.notification_settings(session, principal)
+
+
+@me_router.put(
+    "/me/notification-settings",
+    name="me:update_notification_settings",
+    responses=problem_responses(401, 422),
+    summary="Choose which ticket mails reach me",
+)
+async def update_notification_settings(
+    session: DbSession, principal: CurrentPrincipal, body: NotificationSettingsUpdate
+) -> NotificationSettings:
+    """Any authenticated caller, its own settings only. `comment: false` stops mails about new comments,
+    `status: false` those about status changes (closing included); `locale` picks the mails' language."""
+    return await service.set_notification_settings(session, principal, body)
 
 
 api_tokens_router = APIRouter(prefix="/api-tokens", tags=["api-tokens"])

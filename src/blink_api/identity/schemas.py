@@ -228,3 +228,40 @@ class ApiTokenCreated(ApiTokenRead):
     )
 
     token: str = Field(description="The secret: shown in this answer only, never again. Keep it safe.")
+
+
+_COMMENT_SETTING = (
+    "Whether comment mails reach you: new public comments on tickets you follow (employees also customer "
+    "users' comments). `false` stops these only."
+)
+_STATUS_SETTING = (
+    "Whether status mails reach you: a ticket you follow changed its status, closing included. "
+    "`false` stops these only."
+)
+_MAIL_LOCALE = "The language of your mails. `de`: German; `en`: English."
+
+
+class NotificationSettingsUpdate(RequestModel):
+    """Which ticket mails reach you, and in which language: all three fields, replacing what was set."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"comment": False, "status": True, "locale": "en"}]}
+    )
+
+    comment: bool = Field(description=_COMMENT_SETTING)
+    status: bool = Field(description=_STATUS_SETTING)
+    locale: Literal["de", "en"] = Field(description=_MAIL_LOCALE)
+
+
+class NotificationSettings(ResponseModel):
+    """Which ticket mails reach you, and in which language. Mails about tickets you follow
+    (`/tickets/{ticket_id}/subscription`) obey it; mails about new attachments (employees), new customer
+    tickets, invitations and password links come whatever it says."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"comment": True, "status": True, "locale": "de"}]}
+    )
+
+    comment: bool = Field(description=_COMMENT_SETTING)
+    status: bool = Field(description=_STATUS_SETTING)
+    locale: Literal["de", "en"] = Field(description=_MAIL_LOCALE)

@@ -24,7 +24,10 @@ Scope = Literal[
 SCOPES: Final[tuple[Scope, ...]] = get_args(Scope)
 
 SCOPE_DESCRIPTIONS: Final[dict[Scope, str]] = {
-    "tickets:read": "Tickets, comments, attachments, history; sites, site documents and evaluations.",
+    "tickets:read": (
+        "Tickets, comments, attachments, history; sites, site documents, evaluations and inspection "
+        "reports (for customer users, the reports' PDFs too)."
+    ),
     "tickets:write": "Create and change tickets, comments and attachments (covers `tickets:read`).",
     "forms:read": "Form templates and form submissions.",
     "forms:write": (
@@ -59,21 +62,28 @@ class RouteScope:
     """The scope a route needs from an API token: `read` for GET, `write` for every other method.
 
     `read` None: any token may call it (the caller's own identity). `tokens` False: no token may,
-    only a password log-in (managing API tokens).
+    only a password log-in (managing API tokens). `customer_read`: what a customer user's token needs
+    to read instead of `read` (its portal is tickets, the only family it can hold).
     """
 
     read: Scope | None
     write: Scope | None
     tokens: bool = True
+    customer_read: Scope | None = None
 
-    def needed(self, method: str) -> Scope | None:
-        return self.read if method in _READS else self.write
+    def needed(self, method: str, kind: str = "employee") -> Scope | None:
+        if method not in _READS:
+            return self.write
+        if kind == "customer_user" and self.customer_read is not None:
+            return self.customer_read
+        return self.read
 
-    def why_not(self, method: str, held: frozenset[str]) -> str | None:
-        """Why a token holding the scopes `held` may not call the route with `method`; None if it may."""
+    def why_not(self, method: str, held: frozenset[str], kind: str = "employee") -> str | None:
+        """Why a token of an account of this kind holding the scopes `held` may not call the route with
+        `method`; None if it may."""
         if not self.tokens:
             return "API tokens cannot do this; log in with a password."
-        needed = self.needed(method)
+        needed = self.needed(method, kind)
         if needed is not None and not satisfying(needed) & held:
             return f"The API token lacks the scope '{needed}'."
         return None
@@ -95,6 +105,9 @@ WEBHOOKS: Final = RouteScope("webhooks:manage", "webhooks:manage")
 # customer user's sites and what may be raised on each, so a customer's `tickets:read` token (the only
 # read it can hold) sees the sites its user sees.
 SITES: Final = RouteScope("tickets:read", "master-data:write")
+# A form submission's PDF: form work for employees; for customer users it is an inspection report of
+# their portal (`GET /sites/{site_id}/reports`), read with the `tickets:read` their tokens can hold.
+FORM_PDFS: Final = RouteScope("forms:read", "forms:write", customer_read="tickets:read")
 # The caller's own identity (`/me`): any token may read it.
 SELF: Final = RouteScope(None, None)
 # Tokens are managed with a password log-in only, so a token can never mint a wider or longer-lived one.

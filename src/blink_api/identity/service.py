@@ -12,9 +12,9 @@ from blink_api.identity import password_policy, throttling
 from blink_api.identity import repository as repo
 from blink_api.identity.models import Account
 from blink_api.identity.principals import CustomerUserPrincipal, Principal
-from blink_api.identity.schemas import Me, Token
+from blink_api.identity.schemas import Me, NotificationSettings, NotificationSettingsUpdate, Token
 from blink_api.kit.context import AppContext
-from blink_api.kit.errors import Invalid, Unauthorized
+from blink_api.kit.errors import Invalid, NotFound, Unauthorized
 from blink_api.kit.tokens import hash_link_token, new_link_token
 
 LOGIN_REFUSED = "Incorrect e-mail or password."
@@ -76,6 +76,38 @@ def me(principal: Principal) -> Me:
         tenant_ids=sorted(principal.tenant_ids),
         customer_id=None,
     )
+
+
+def _settings_of(account: Account) -> NotificationSettings:
+    return NotificationSettings(
+        comment=account.notify_comments,
+        status=account.notify_status,
+        locale="en" if account.locale == "en" else "de",
+    )
+
+
+async def _own_account(session: AsyncSession, principal: Principal) -> Account:
+    account = await session.get(Account, principal.id)
+    if account is None:  # deleted while the request ran
+        raise NotFound("Account not found.")
+    return account
+
+
+async def notification_settings(session: AsyncSession, principal: Principal) -> NotificationSettings:
+    return _settings_of(await _own_account(session, principal))
+
+
+async def set_notification_settings(
+    session: AsyncSession, principal: Principal, body: NotificationSettingsUpdate
+) -> NotificationSettings:
+    """The caller's own settings only; the locale is the one that employees' and customer users'
+    administration set too, so both see the same."""
+    account = await _own_account(session, principal)
+    account.notify_comments = body.comment
+    account.notify_status = body.status
+    account.locale = body.locale
+    await session.flush()
+    return _settings_of(account)
 
 
 async def hash_new_password(ctx: AppContext, password: str, *, email: str, name: str) -> str:

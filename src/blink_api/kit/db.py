@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, Uuid, event, exc, func
@@ -233,8 +234,36 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
             await session.commit()
         except BaseException:
-            await session.rollback()
+            try:
+                await session.rollback()
+            finally:
+                await _undo(session)
             raise
+        session.info.pop(_UNDO, None)
+
+
+_UNDO = "undo_on_rollback"
+
+
+def on_rollback(session: AsyncSession, undo: Callable[[], Awaitable[None]]) -> None:
+    """Have `undo` run if the request's transaction does not commit (the endpoint raised, or the commit
+    failed): for what was done outside the database on the transaction's behalf, such as an object
+    put into storage for a row that is now never written. It runs after the rollback, on the same
+    session; a commit whose answer was lost may still have succeeded, so it checks before it removes."""
+    session.info.setdefault(_UNDO, []).append(undo)
+
+
+async def _undo(session: AsyncSession) -> None:
+    undos = session.info.pop(_UNDO, [])
+    # Shielded: a request cancelled because its client went away still cleans up after itself.
+    with anyio.CancelScope(shield=True):
+        for undo in reversed(undos):
+            try:
+                await undo()
+            except Exception:
+                log.warning(
+                    "could not undo what a rolled-back transaction left outside the database", exc_info=True
+                )
 
 
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]

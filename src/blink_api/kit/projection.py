@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Union
 
 from pydantic import BaseModel
-from sqlalchemy import Column, ColumnElement
+from sqlalchemy import Column, ColumnElement, case, null
 from sqlalchemy.orm import QueryableAttribute
 
 from blink_api.kit.sql_json import JsonText, json_object
@@ -26,12 +26,28 @@ ColumnField = QueryableAttribute[Any] | Column[Any]
 class Nested:
     """An object-valued field: fields of the row that `relationship` leads to (None when there is none).
 
-    The statement that reads the projection joins that row; its columns are the nested fields'.
+    The statement that reads the projection joins that row; its columns are the nested fields'. Where
+    the row may be missing (an outer join), `present` is a column of it that is never null in a row
+    that exists: the field is then null instead of an object of nulls.
     """
 
-    def __init__(self, relationship: QueryableAttribute[Any], fields: Mapping[str, ColumnField]) -> None:
+    def __init__(
+        self,
+        relationship: QueryableAttribute[Any],
+        fields: Mapping[str, ColumnField],
+        *,
+        present: ColumnField | None = None,
+    ) -> None:
         self.relationship = relationship
         self.projection = Projection(fields)
+        self.present = present
+
+    def json(self) -> ColumnElement[str]:
+        encoded = self.projection.json()
+        if self.present is None:
+            return encoded
+        # NULL here is written as JSON `null` by the enclosing object.
+        return case((self.present.is_(None), null()), else_=encoded)
 
 
 class Projection:
@@ -44,7 +60,7 @@ class Projection:
         """The body as JSON text written by PostgreSQL, byte for byte what pydantic writes (`sql_json`)."""
         return json_object(
             {
-                name: JsonText(field.projection.json()) if isinstance(field, Nested) else field
+                name: JsonText(field.json()) if isinstance(field, Nested) else field
                 for name, field in self.fields.items()
             }
         )

@@ -41,8 +41,10 @@ class OutboxMessageRead(ResponseModel):
 
     id: uuid.UUID = Field(description="The message's id.")
     kind: str = Field(
-        description="What the mail is about, e.g. `invitation`, `customer_comment`, `customer_closed`, "
-        "`employee_ticket`, `employee_comment`."
+        description="What the mail is about, e.g. `invitation`, `customer_comment`, `customer_status`, "
+        "`customer_closed`, `employee_ticket`, `employee_comment` (a customer user's), "
+        "`employee_staff_comment` (a colleague's), `employee_status`, `employee_closed`, "
+        "`employee_attachment`."
     )
     recipient: str = Field(description="The one address the mail goes to.")
     subject: str = Field(description="The mail's subject line.")

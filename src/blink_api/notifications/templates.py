@@ -68,6 +68,31 @@ _TEXTS = {
             "zu Ihrem Ticket gibt es einen neuen Kommentar von {author}:",
         ),
         "customer_closed": ("Ticket {number} wurde geschlossen: {title}", "Ihr Ticket wurde geschlossen."),
+        "customer_status": (
+            "Ticket {number} ist jetzt {status}: {title}",
+            "der Status des Tickets ist jetzt: {status}.",
+        ),
+        "employee_closed": (
+            "Ticket {number} wurde geschlossen: {title}",
+            "{author} hat das Ticket geschlossen.",
+        ),
+        "employee_status": (
+            "Ticket {number} ist jetzt {status}: {title}",
+            "{author} hat den Status auf {status} gesetzt.",
+        ),
+        "employee_staff_comment": (
+            "Neuer Kommentar zu Ticket {number}: {title}",
+            "{author} hat kommentiert:",
+        ),
+        "employee_attachment": (
+            "Neuer Anhang an Ticket {number}: {title}",
+            "{author} hat Dateien angehängt:",
+        ),
+        "rate": "Wie zufrieden sind Sie mit der Erledigung? Bewerten Sie das Ticket hier:",
+        "rate_link": "Ticket bewerten",
+        "status_open": "offen",
+        "status_in_progress": "in Bearbeitung",
+        "status_closed": "geschlossen",
         "employee_ticket": (
             "Neues Kundenticket {number}: {title}",
             "{author} hat über das Kundenportal ein Ticket erstellt:",
@@ -87,6 +112,31 @@ _TEXTS = {
             "there is a new comment on your ticket from {author}:",
         ),
         "customer_closed": ("Ticket {number} was closed: {title}", "Your ticket was closed."),
+        "customer_status": (
+            "Ticket {number} is now {status}: {title}",
+            "the ticket's status is now: {status}.",
+        ),
+        "employee_closed": (
+            "Ticket {number} was closed: {title}",
+            "{author} closed the ticket.",
+        ),
+        "employee_status": (
+            "Ticket {number} is now {status}: {title}",
+            "{author} set the status to {status}.",
+        ),
+        "employee_staff_comment": (
+            "New comment on ticket {number}: {title}",
+            "{author} commented:",
+        ),
+        "employee_attachment": (
+            "New attachment on ticket {number}: {title}",
+            "{author} attached files:",
+        ),
+        "rate": "How satisfied are you with the work? Rate the ticket here:",
+        "rate_link": "Rate the ticket",
+        "status_open": "open",
+        "status_in_progress": "in progress",
+        "status_closed": "closed",
         "employee_ticket": (
             "New customer ticket {number}: {title}",
             "{author} created a ticket in the customer portal:",
@@ -111,20 +161,29 @@ def ticket_mail(
     facts: TicketFacts,
     author: str = "",
     text: str | None = None,
+    status: str = "",
+    ask_rating: bool = False,
 ) -> Mail:
-    """One of the ticket mails; `kind` names both the audience (customer_…, employee_…) and the event."""
+    """One of the ticket mails; `kind` names both the audience (customer_…, employee_…) and the event.
+    `status` is the ticket's new status (status mails); `ask_rating` adds the request to rate the
+    ticket, with its link (the closing mail to the customer user who created it)."""
     words = _TEXTS.get(locale, _TEXTS["de"])
     subject_pattern, lead_pattern = words[kind]
-    subject = _single_line(subject_pattern.format(number=facts.number, title=facts.title))
+    status_word = words.get(f"status_{status}", status)
+    subject = _single_line(subject_pattern.format(number=facts.number, title=facts.title, status=status_word))
     greeting = words["greeting"].format(name=recipient_name)
-    lead = lead_pattern.format(author=author)
+    lead = lead_pattern.format(author=author, status=status_word)
     ticket_line = f"{words['ticket']} {facts.number}: {facts.title}"
     site_line = f"{words['site']}: {facts.site}"
     plain = [greeting, lead]
     if text:
         plain.append(text)
-    plain += [ticket_line, site_line, facts.link]
+    plain += [ticket_line, site_line]
     paragraphs = [greeting, lead, *([text] if text else []), ticket_line, site_line]
-    return Mail(
-        subject=subject, text="\n\n".join(plain) + "\n", html=_html(paragraphs, facts.link, words["open"])
-    )
+    if ask_rating:
+        plain += [words["rate"], facts.link]
+        body_html = _html([*paragraphs, words["rate"]], facts.link, words["rate_link"])
+    else:
+        plain.append(facts.link)
+        body_html = _html(paragraphs, facts.link, words["open"])
+    return Mail(subject=subject, text="\n\n".join(plain) + "\n", html=body_html)

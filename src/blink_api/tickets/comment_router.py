@@ -54,7 +54,8 @@ async def create_comment(
     request: Request,
 ) -> CommentRead:
     """Adds a comment to a ticket the caller sees (employees and customer users alike); a public comment
-    is mailed to the customer user who reported the ticket, a customer user's comment to the staff.
+    is mailed to the ticket's followers (its creator and assignee unless they unfollowed, and everyone
+    who follows it), a customer user's comment also to the opted-in staff of an unassigned ticket.
     Employees may write an internal note (`internal: true`), which customer users never see;
     customer users sending it get 403. With `Idempotency-Key`, a retry with the same key and body
     answers the first comment again."""

@@ -7,7 +7,7 @@ Whatever is not declared here is not shown (default deny).
 - **The ticket**: every field (`TICKET_FIELDS`). SPEC keeps internal notes, other customers' data,
   employees' e-mail addresses and tickets of types not enabled for the customer from customer users;
   none of them is a ticket field, and the assignee (an id, never an address) and the due date are the
-  customer's business as much as the status.
+  customer's business as much as the status. The rating was given by one of the customer's own users.
 - **The history**: the events in `HISTORY_EVENTS`. A change is shown when its field is a ticket field
   the customer sees, so the history never hides what the ticket shows (assignee, due date) and never
   tells more. Events about internal notes are never shown.
@@ -51,6 +51,7 @@ TICKET_FIELDS: frozenset[str] = frozenset(
         "created_at",
         "updated_at",
         "closed_at",
+        "rating",
     }
 )
 
@@ -75,6 +76,10 @@ HISTORY_EVENTS: dict[str, ShownEvent] = {
     "comment_deleted": _COMMENT,
     "attachment_added": _ATTACHMENT,
     "attachment_deleted": _ATTACHMENT,
+    # The rating is part of the ticket, which everyone who sees the ticket sees.
+    "rated": ShownEvent(frozenset({"rating"})),
+    "attachment_renamed": _ATTACHMENT,
+    "attachment_replaced": _ATTACHMENT,
 }
 
 # Ticket fields whose values are ids a customer user knows only within its scope, with the statement

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -99,6 +100,8 @@ class Ticket(IdMixin, TimestampMixin, Base):
     search_internal: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True)
 
     created_by: Mapped[Account] = relationship(lazy="raise", foreign_keys=[created_by_id])
+    # Loaded with the ticket wherever a ticket is read (`repository.visible_tickets`).
+    rating: Mapped[TicketRating | None] = relationship(lazy="raise", uselist=False, viewonly=True)
 
     __mapper_args__ = {"version_id_col": version, "eager_defaults": True}
 
@@ -135,3 +138,42 @@ class TicketEvent(IdMixin, Base):
     actor: Mapped[Account | None] = relationship(lazy="raise")
 
     __mapper_args__ = {"eager_defaults": True}
+
+
+class TicketRating(Base):
+    """The satisfaction rating the customer user who reported a closed ticket gave it: one per ticket,
+    held by the primary key, so that two rating requests at once store one."""
+
+    __tablename__ = "ticket_ratings"
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
+        CheckConstraint("char_length(comment) <= 2000", name="comment_length"),
+    )
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+    __mapper_args__ = {"eager_defaults": True}
+
+
+class TicketFollower(Base):
+    """Who follows a ticket beyond its creator and assignee, and who of those two stopped following.
+
+    `following` true: an explicit follower; false: the creator or assignee unfollowed (an opt-out,
+    kept while the role lasts). Anyone else who does not follow has no row.
+    """
+
+    __tablename__ = "ticket_followers"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    following: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))

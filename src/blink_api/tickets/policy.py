@@ -36,3 +36,10 @@ def why_not_change_comment(principal: Principal, comment: TicketComment) -> str 
     if comment.author_id != principal.id:
         return "Only the author can change or delete a comment."
     return None
+
+
+def why_not_rate(principal: Principal, ticket: Ticket) -> str | None:
+    # Satisfaction is the customer's to give: employees never rate, not even tickets they reported.
+    if not isinstance(principal, CustomerUserPrincipal) or ticket.created_by_id != principal.id:
+        return "Only the customer user who reported the ticket can rate it."
+    return None

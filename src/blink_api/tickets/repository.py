@@ -27,8 +27,9 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from blink_api.customers.models import Site
 from blink_api.customers.scope import assigned_sites, enabled_types
@@ -43,7 +44,7 @@ from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
 from blink_api.tickets import sorting
 from blink_api.tickets.filters import LIST_FILTERS
-from blink_api.tickets.models import Ticket, TicketComment, TicketEvent
+from blink_api.tickets.models import Ticket, TicketComment, TicketEvent, TicketRating
 from blink_api.tickets.schemas import TicketRead
 from blink_api.tickets.sorting import DEFAULT_SORT, TicketSort
 
@@ -139,10 +140,20 @@ TICKET_READ = Projection(
         "created_at": Ticket.created_at,
         "updated_at": Ticket.updated_at,
         "closed_at": Ticket.closed_at,
+        "rating": Nested(
+            Ticket.rating,
+            {
+                "score": TicketRating.score,
+                "comment": TicketRating.comment,
+                "created_at": TicketRating.created_at,
+            },
+            present=TicketRating.ticket_id,
+        ),
     }
 )
 """`TicketRead`, field by field: the list's items are written from it by PostgreSQL, the single ticket
-is read from it off the ORM object. Its creator is the account joined on `created_by_id`."""
+is read from it off the ORM object. Its creator is the account joined on `created_by_id`, its rating
+the row of `ticket_ratings` outer-joined on the ticket's id (in the same statement: nothing per ticket)."""
 TICKET_READ.ensure_fields_of(TicketRead)
 
 
@@ -169,6 +180,7 @@ def ticket_page_select(
         select(TICKET_READ.json().label("item"), sorting.sort_key(sort).label(sorting.SORT_KEY), Ticket.id)
         .join(window, window.c.id == Ticket.id)
         .join(_accounts, _accounts.c.id == Ticket.created_by_id)
+        .outerjoin(TicketRating, TicketRating.ticket_id == Ticket.id)
         .order_by(*sorting.order_by(sort))
     )
 
@@ -278,7 +290,12 @@ async def ticket_export(
 
 
 def visible_tickets(principal: Principal) -> Select[Any]:
-    return select(Ticket).where(ticket_scope(principal)).options(selectinload(Ticket.created_by))
+    # The rating is outer-joined into the same statement (a ticket has at most one).
+    return (
+        select(Ticket)
+        .where(ticket_scope(principal))
+        .options(selectinload(Ticket.created_by), joinedload(Ticket.rating))
+    )
 
 
 async def get_visible(
@@ -345,6 +362,20 @@ async def type_enabled_for_customer(
         select(enabled.c.ticket_type_id).where(enabled.c.ticket_type_id == ticket_type_id)
     )
     return found is not None
+
+
+async def add_rating(
+    session: AsyncSession, ticket_id: uuid.UUID, score: int, comment: str | None
+) -> TicketRating | None:
+    """Stores the ticket's rating; None when it already has one (the primary key decides, also between
+    two requests at once: the later one waits for the first to commit, then stores nothing)."""
+    stmt = (
+        pg_insert(TicketRating)
+        .values(ticket_id=ticket_id, score=score, comment=comment)
+        .on_conflict_do_nothing(index_elements=[TicketRating.ticket_id])
+        .returning(TicketRating)
+    )
+    return (await session.scalars(stmt)).first()
 
 
 def add_event(

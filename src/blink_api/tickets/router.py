@@ -225,7 +225,9 @@ async def create_ticket(
     async def create() -> TicketRead:
         ticket = await service.create_ticket(session, principal, body.ticket, settings=ctx.settings)
         if checked:
-            await service.attach_files(session, ctx.storage, principal, ticket.id, checked)
+            await service.attach_files(
+                session, ctx.storage, principal, ticket.id, checked, settings=ctx.settings
+            )
         response.headers["ETag"] = service.etag(ticket)
         return service.read(ticket)
 
@@ -284,7 +286,8 @@ async def update_ticket(
 ) -> TicketRead:
     """Changes the fields sent; every change is kept in the ticket's history. Employees may change
     every field; customer users may change title and description of tickets they created, nothing
-    else (403). With `If-Match`, a ticket changed since you read it is left alone (412)."""
+    else (403). With `If-Match`, a ticket changed since you read it is left alone (412). A status
+    change is mailed to the ticket's followers; the closing mail asks its creator for a rating."""
     ticket = await service.update_ticket(session, principal, ticket_id, body, if_match, settings=ctx.settings)
     response.headers["ETag"] = service.etag(ticket)
     return service.read(ticket)

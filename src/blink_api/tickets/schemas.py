@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from blink_api.kit.schema import Day, Id, LongText, RequestModel, ResponseModel, trimmed
 
@@ -111,6 +113,69 @@ class TicketUpdate(RequestModel):
     site_id: Id = Field(default=None, description="Employees only; a site of the same tenant.")
 
 
+RATING_COMMENT_MAX = 2000
+
+
+def _no_control_characters(value: str) -> str:
+    """Line breaks and tabs are text; other control characters (escape sequences, bells) are not."""
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in value):
+        raise PydanticCustomError(
+            "text_control_character",
+            "Text cannot contain control characters other than line breaks and tabs.",
+        )
+    return value
+
+
+RatingComment = Annotated[trimmed(max_length=RATING_COMMENT_MAX), AfterValidator(_no_control_characters)]
+
+
+class RatingCreate(RequestModel):
+    """How satisfied the customer user who reported the ticket is with how it was resolved."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"score": 4, "comment": "Schnell erledigt, nur die Fensterbank wurde vergessen."},
+                {"score": 5},
+            ]
+        }
+    )
+
+    score: int = Field(
+        ge=1, le=5, description="From 1 (very unsatisfied) to 5 (very satisfied), a whole number."
+    )
+    comment: RatingComment | None = Field(
+        default=None,
+        description=f"Why, in the customer's words: up to {RATING_COMMENT_MAX:,} characters, line breaks "
+        "allowed, no other control characters (white space around it dropped; blank is no comment).",
+    )
+
+    @field_validator("comment")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class RatingRead(ResponseModel):
+    """The satisfaction rating of a closed ticket, given once by the customer user who reported it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "score": 4,
+                    "comment": "Schnell erledigt, nur die Fensterbank wurde vergessen.",
+                    "created_at": "2026-11-28T16:20:05.114000Z",
+                }
+            ]
+        }
+    )
+
+    score: int = Field(description="From 1 (very unsatisfied) to 5 (very satisfied).")
+    comment: str | None = Field(description="Why, in the customer's words; null when none was given.")
+    created_at: dt.datetime = Field(description="When the ticket was rated.")
+
+
 class TicketRead(ResponseModel):
     """A ticket as the caller may see it."""
 
@@ -133,6 +198,11 @@ class TicketRead(ResponseModel):
                     "created_at": "2026-11-27T08:14:03.512000Z",
                     "updated_at": "2026-11-28T14:02:37.981000Z",
                     "closed_at": "2026-11-28T14:02:37.981000Z",
+                    "rating": {
+                        "score": 4,
+                        "comment": "Schnell erledigt, nur die Fensterbank wurde vergessen.",
+                        "created_at": "2026-11-28T16:20:05.114000Z",
+                    },
                 }
             ]
         }
@@ -158,6 +228,10 @@ class TicketRead(ResponseModel):
     created_at: dt.datetime = Field(description="When the ticket was reported.")
     updated_at: dt.datetime = Field(description="When the ticket's fields last changed.")
     closed_at: dt.datetime | None = Field(description="When it was closed; null unless `status` is `closed`.")
+    rating: RatingRead | None = Field(
+        description="How satisfied the customer user who reported it is (`POST /tickets/{ticket_id}/rating`, "
+        "once, after closing); null until rated. Reopening the ticket keeps the rating."
+    )
 
 
 class CommentCreate(RequestModel):
@@ -244,11 +318,15 @@ class HistoryEntry(ResponseModel):
     event: str = Field(
         description="What happened: `created`: the ticket was reported; `updated`: a field changed "
         "(`field` names it); `comment_added`, `comment_edited`, `comment_deleted`: a comment or internal "
-        "note; `attachment_added`, `attachment_deleted`: a file. More kinds may come."
+        "note; `attachment_added`, `attachment_deleted`: a file; `attachment_renamed`, "
+        "`attachment_replaced`: a file renamed, or its content replaced, by its uploader (both values "
+        "hold the file's `id` and what changed: `filename`; for a replacement also `content_type` and "
+        "`size`); `rated`: the reporter rated the closed ticket (`new_value`: `{score, comment}`). More "
+        "kinds may come."
     )
     field: str | None = Field(
-        description="The ticket field changed (`status`, `title`, …), `comment` or `attachment`; null for "
-        "`created`."
+        description="The ticket field changed (`status`, `title`, …), `comment`, `attachment` or "
+        "`rating`; null for `created`."
     )
     old_value: Any = Field(description="The value before; null when there was none.")
     new_value: Any = Field(description="The value after; null when there is none (a deletion).")

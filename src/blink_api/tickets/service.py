@@ -9,7 +9,6 @@ from contextlib import aclosing
 from typing import Any, Literal
 
 import anyio
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -289,8 +288,8 @@ async def update_ticket(
     if {"title", "description"} & changes.keys():
         await repo.refresh_search(session, ticket.id)
     closed = changes.get("status", (None, None))[1] == "closed"
-    if closed:
-        await notify.ticket_closed(session, settings, ticket, principal)
+    if "status" in changes:
+        await notify.status_changed(session, settings, ticket, principal, *changes["status"])
     await session.refresh(ticket, ["updated_at", "version"])
     await publish(session, Event("ticket.updated", ticket.site_id, ticket))
     if closed:
@@ -336,16 +335,21 @@ async def attach_files(
     principal: Principal,
     ticket_id: uuid.UUID,
     checked: list[CheckedFile],
+    *,
+    settings: Settings,
 ) -> list[Attachment]:
-    """Store checked uploads as attachments of the ticket, each in its history."""
+    """Store checked uploads as attachments of the ticket, each in its history; its followers among
+    the staff are mailed once about all of them."""
     stored = await files.store_files(session, storage, principal, checked, ticket_id=ticket_id)
     for attachment in stored:
         record_attachment(session, principal.id, attachment, "attachment_added")
     await session.flush()
-    site_id = await session.scalar(select(Ticket.site_id).where(Ticket.id == ticket_id))
-    assert site_id is not None
+    ticket = await session.get(Ticket, ticket_id)
+    assert ticket is not None
+    if stored:
+        await notify.attachments_added(session, settings, ticket, principal, [a.filename for a in stored])
     for attachment in stored:
-        await publish(session, Event("ticket.attachment_added", site_id, attachment))
+        await publish(session, Event("ticket.attachment_added", ticket.site_id, attachment))
     return stored
 
 
@@ -355,7 +359,8 @@ def record_attachment(
     attachment: Attachment,
     event: Literal["attachment_added", "attachment_deleted"],
 ) -> None:
-    """The one writer of attachment history: an attachment added to or removed from its ticket."""
+    """The one writer of attachment history: an attachment added to or removed from its ticket (and,
+    in `record_attachment_edit`, renamed or given another file)."""
     assert attachment.ticket_id is not None
     repo.add_event(
         session,
@@ -369,5 +374,28 @@ def record_attachment(
                 "filename": attachment.filename,
             }
         },
+        public=True,
+    )
+
+
+def record_attachment_edit(
+    session: AsyncSession,
+    actor_id: uuid.UUID,
+    attachment: Attachment,
+    event: Literal["attachment_renamed", "attachment_replaced"],
+    old: dict[str, Any],
+) -> None:
+    """An attachment of a ticket renamed, or its file replaced: `old` holds what it was (the fields
+    that changed), the entry's new value the same fields as they are now; both name the attachment."""
+    assert attachment.ticket_id is not None
+    ref = {"id": str(attachment.id)}
+    repo.add_event(
+        session,
+        attachment.ticket_id,
+        actor_id,
+        event,
+        field="attachment",
+        old={**ref, **old},
+        new={**ref, **{name: getattr(attachment, name) for name in old}},
         public=True,
     )

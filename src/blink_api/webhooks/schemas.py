@@ -15,7 +15,7 @@ DeliveryStatus = Literal["pending", "delivered", "failed", "dead"]
 
 EVENT_DESCRIPTIONS: dict[EventType, str] = {
     "ticket.created": "a ticket was created",
-    "ticket.updated": "a ticket was changed (status, assignee, text …)",
+    "ticket.updated": "a ticket was changed (status, assignee, text …) or rated",
     "ticket.closed": "a ticket was closed (sent besides `ticket.updated`)",
     "ticket.comment_added": "a comment or internal note was added to a ticket",
     "ticket.attachment_added": "a file was attached to a ticket",
