@@ -208,3 +208,28 @@ def test_retry_and_replay_headers_are_documented(app):
         if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", [])):
             created = operation["responses"]["201"]
             assert "Idempotent-Replayed" in created["headers"], (method, path)
+
+
+def test_downloads_list_the_type_generators_read_as_bytes_first(app):
+    # openapi-python-client drops a response it has no reader for (`application/pdf`) and reads the
+    # first type it knows; for an attachment that was `text/csv`, which breaks on a picture.
+    document = app.openapi()
+    downloads = 0
+    for path, method, operation in _all_operations(document):
+        for status, response in operation["responses"].items():
+            content = response.get("content", {})
+            if any(media.get("schema", {}).get("format") == "binary" for media in content.values()):
+                downloads += 1
+                assert next(iter(content)) == "application/octet-stream", (method, path, status)
+    pdf = document["paths"]["/api/v1/form-submissions/{submission_id}/pdf"]["get"]["responses"]["200"]
+    assert list(pdf["content"]) == ["application/octet-stream", "application/pdf"]
+    assert downloads >= 2
+
+
+def test_enum_members_get_names_generators_can_use(app):
+    # Without names of their own the generated Python client spelt `tickets:read` as `TICKETSREAD`.
+    scopes = app.openapi()["components"]["schemas"]["ApiTokenCreate"]["properties"]["scopes"]["items"]
+    names = dict(zip(scopes["enum"], scopes["x-enum-varnames"], strict=True))
+    assert names["tickets:read"] == "TICKETS_READ" and names["master-data:write"] == "MASTER_DATA_WRITE"
+    status = app.openapi()["components"]["schemas"]["TicketRead"]["properties"]["status"]
+    assert "x-enum-varnames" not in status  # `in_progress` already names itself

@@ -464,9 +464,10 @@ async def test_204_carries_no_content_type(client, world):
 async def test_downloads_send_a_documented_content_type(app, client, world):
     document = app.openapi()["paths"]
     content = document["/api/v1/attachments/{attachment_id}/content"]["get"]["responses"]["200"]["content"]
-    assert set(content) == ALLOWED_TYPES
+    # application/octet-stream is listed too, for generated clients that read bytes only under it.
+    assert set(content) == ALLOWED_TYPES | {"application/octet-stream"}
     pdf = document["/api/v1/form-submissions/{submission_id}/pdf"]["get"]["responses"]["200"]["content"]
-    assert set(pdf) == {"application/pdf"}
+    assert set(pdf) == {"application/octet-stream", "application/pdf"}
     ticket = await new_ticket(client, world.employee_a, world.site_a1, world.type_a, "Tür")
     h = world.employee_a.headers
     r = await client.post(

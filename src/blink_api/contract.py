@@ -7,6 +7,7 @@ way generators turn into awkward code:
   functions and classes read like hand-written ones (`tickets_create`, `TicketReadPage`);
 - what an API token needs for each operation, and who may call without credentials (`security: []`);
 - file parts of multipart bodies are binary strings, which is what generators upload as files;
+- enum members get names generators can use as they are (`TICKETS_READ` for `tickets:read`);
 - a query parameter is either sent or not: it is never `null`, so its schema offers no `null`;
 - a request field with a default is optional for the caller: the default moves into the field's
   description, where generators cannot mistake it for "always present";
@@ -68,6 +69,8 @@ LICENSE = {"name": "GNU Affero General Public License v3.0 or later", "identifie
 CONTACT = {"name": "Blink API"}
 SERVERS = [{"url": "/", "description": "The server this document is served from."}]
 
+# What openapi-python-client drops from an enum value when it names the member after it.
+ENUM_SEPARATOR = re.compile(r"[^A-Za-z0-9_. \-]")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 REPLAYED_HEADER = {
     "description": "`true` when this is the stored answer to an earlier request with the same "
@@ -121,6 +124,7 @@ def build_document(
     _security(document, by_id)
     _rename_schemas(document)
     _binary_files(document)
+    _enum_member_names(document)
     _parameters_without_null(document)
     _request_defaults_described(document)
     _replay_header(document)
@@ -258,6 +262,30 @@ def _binary_files(document: dict[str, Any]) -> None:
                         if part.get("contentMediaType") == "application/octet-stream":
                             part.pop("contentMediaType")
                             part["format"] = "binary"
+
+
+def _enum_member_names(document: dict[str, Any]) -> None:
+    # openapi-python-client names an enum member after its value in upper case, dropping what is not
+    # a letter, digit, space, `_`, `-` or `.`: `tickets:read` became `TICKETSREAD`. `x-enum-varnames` (read
+    # by it and by openapi-generator) names each member: every other character becomes `_`.
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            values = node.get("enum")
+            if isinstance(values, list) and any(
+                isinstance(v, str) and ENUM_SEPARATOR.search(v) for v in values
+            ):
+                node["x-enum-varnames"] = [
+                    re.sub(r"[^A-Za-z0-9]+", "_", str(v)).strip("_").upper() for v in values
+                ]
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(document["components"]["schemas"])
+    for _, _, operation in _operations(document):
+        visit(operation.get("parameters", []))
 
 
 def _parameters_without_null(document: dict[str, Any]) -> None:
