@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -107,7 +107,10 @@ async def subscription(
 async def _put_row(
     session: AsyncSession, ticket_id: uuid.UUID, account_id: uuid.UUID, following: bool
 ) -> None:
-    stmt = insert(TicketFollower).values(ticket_id=ticket_id, account_id=account_id, following=following)
+    # The time of the statement, not of the transaction: followers added by one request keep its order.
+    stmt = insert(TicketFollower).values(
+        ticket_id=ticket_id, account_id=account_id, following=following, created_at=func.clock_timestamp()
+    )
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[TicketFollower.ticket_id, TicketFollower.account_id],
