@@ -6,7 +6,8 @@ import dataclasses
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -22,6 +23,9 @@ from blink_api.kit.db import Base, Database
 from blink_api.kit.ratelimit import RateLimiter
 from tests.database import fresh_database, migrate, transaction_pooler
 from tests.factories import Actor, World, build_world
+
+if TYPE_CHECKING:
+    from tests.smtp import Mailbox, SmtpServer
 
 os.environ.setdefault("BLINK_LOG_JSON", "false")
 
@@ -171,3 +175,39 @@ async def world(database: Database, ctx: AppContext, _world_snapshot: _WorldSnap
         else:
             fields[field.name] = _detached_copy(value)
     return World(**fields)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1 that records what it receives."""
+    from tests.smtp import SmtpServer  # tests.smtp builds its settings with this module's helpers
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(database: Database, database_url: str, tmp_path: Path, smtp: SmtpServer) -> Mailbox:
+    """Runs the mail worker against `smtp` and hands out what arrived since the last look."""
+    from tests.smtp import Mailbox
+
+    return Mailbox(database, database_url, tmp_path, smtp)
+
+
+@pytest.fixture
+async def portal(client: httpx.AsyncClient, world: World) -> World:
+    """Customer X's users may raise and see tickets of type A (customer user X on site A1)."""
+    r = await client.put(
+        f"/api/v1/customers/{world.customer_x.id}/ticket-settings",
+        headers=world.admin.headers,
+        json={"enabled_ticket_type_ids": [str(world.type_a.id)], "document_sources": []},
+    )
+    assert r.status_code == 200, r.text
+    return world
+
+
+@pytest.fixture
+def storage_root(settings: Settings) -> Path:
+    """The folder the app stores files in (the default, local storage)."""
+    return Path(urlparse(settings.storage_url).path)

@@ -151,3 +151,18 @@ async def eventually(check: Callable[[], Any], seconds: float = 5.0) -> bool:
         if result or time.monotonic() >= deadline:
             return bool(result)
         await asyncio.sleep(0.05)
+
+
+class Mailbox:
+    """Runs the delivery worker and hands out what arrived since the last look."""
+
+    def __init__(self, database: Database, database_url: str, tmp_path: Path, smtp: SmtpServer) -> None:
+        self.worker = smtp_worker(database, tmp_path, database_url, smtp.port)
+        self.recorder = smtp.recorder
+        self.seen = 0
+
+    async def deliver(self) -> list[Received]:
+        await drain(self.worker)
+        new = self.recorder.received[self.seen :]
+        self.seen = len(self.recorder.received)
+        return new

@@ -27,33 +27,7 @@ from tests.forms_helpers import (
     upload_id,
 )
 from tests.kit import API, assert_problem, new_ticket
-
-
-def pdf(size: int) -> bytes:
-    head = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
-    return head + os.urandom(size - len(head) - 6) + b"%%EOF\n"
-
-
-def png(width: int = 32, height: int = 20) -> bytes:
-    buf = io.BytesIO()
-    Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def pixels(data: bytes) -> bytes:
-    with Image.open(io.BytesIO(data)) as image:
-        return image.tobytes()
-
-
-def files_under(root: Path) -> set[str]:
-    if not root.exists():
-        return set()
-    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
-
-
-@pytest.fixture
-def storage_root(settings) -> Path:
-    return Path(urlparse(settings.storage_url).path)
+from tests.test_ticket_attachments import files_under, pdf, png
 
 
 @pytest.fixture

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from blink_api.kit.db import Database
 from blink_api.tickets import customer_view
 from blink_api.tickets.models import Ticket
 from blink_api.tickets.schemas import TicketRead
 from tests.factories import World, make_site, make_ticket_type
 from tests.kit import API, new_ticket
-from tests.smtp import SmtpServer
-from tests.test_notifications import Mailbox, html_part, text_part
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mailbox(database: Database, database_url: str, tmp_path, smtp: SmtpServer) -> Mailbox:
-    return Mailbox(database, database_url, tmp_path, smtp)
+from tests.test_notifications import html_part, text_part
 
 
 async def enable(client, world: World, *types: Any) -> None:

@@ -4,49 +4,20 @@ received by a real SMTP server."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
-from blink_api.kit.db import Database
 from tests.factories import World
 from tests.kit import API, assert_problem, new_ticket
-from tests.smtp import SmtpServer
+from tests.smtp import Mailbox
 from tests.test_notifications import (
     DESCRIPTION,
-    Mailbox,
     add_customer_user,
     comment,
     patch_ticket,
     recipients,
     text_part,
 )
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mailbox(database: Database, database_url: str, tmp_path, smtp: SmtpServer) -> Mailbox:
-    return Mailbox(database, database_url, tmp_path, smtp)
-
-
-@pytest.fixture
-async def portal(client: httpx.AsyncClient, world: World) -> World:
-    """Customer X may raise tickets of type A (needed before its users can create any)."""
-    r = await client.put(
-        f"{API}/customers/{world.customer_x.id}/ticket-settings",
-        headers=world.admin.headers,
-        json={"enabled_ticket_type_ids": [str(world.type_a.id)], "document_sources": []},
-    )
-    assert r.status_code == 200, r.text
-    return world
-
 
 COLLEAGUE = "kollegin@hansa.example"
 RATE_DE = "Bewerten Sie das Ticket hier"

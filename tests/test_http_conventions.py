@@ -24,17 +24,6 @@ from tests.test_master_data import CRUD
 TEXT_FILE = b"Protokoll der Begehung\n"
 
 
-@pytest.fixture
-async def portal(client, world) -> None:
-    """Customer X's users may raise tickets of type A (on their site A1)."""
-    r = await client.put(
-        f"{API}/customers/{world.customer_x.id}/ticket-settings",
-        headers=world.admin.headers,
-        json={"enabled_ticket_type_ids": [str(world.type_a.id)], "document_sources": []},
-    )
-    assert r.status_code == 200, r.text
-
-
 Create = Callable[[httpx.AsyncClient, World, Any], Awaitable[tuple[httpx.Response, dict[str, str]]]]
 
 

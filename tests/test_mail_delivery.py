@@ -10,7 +10,6 @@ import signal
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime
 
 import httpx
@@ -37,13 +36,6 @@ from tests.smtp import (
     smtp_settings,
     smtp_worker,
 )
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 async def queue(database: Database, recipients: list[str]) -> dict[str, uuid.UUID]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from email.message import EmailMessage
 from urllib.parse import parse_qs, urlparse
 
@@ -19,48 +18,9 @@ from blink_api.tickets import comments as ticket_comments
 from blink_api.tickets.schemas import CommentCreate
 from tests.factories import PASSWORD, Actor, World
 from tests.kit import API, new_ticket
-from tests.smtp import SENDER, Received, SmtpServer, drain, smtp_worker
+from tests.smtp import SENDER, Received
 
 DESCRIPTION = "Die Eingangstür schließt nicht."  # every ticket here has one, so mails render it
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-class Mailbox:
-    """Runs the delivery worker and hands out what arrived since the last look."""
-
-    def __init__(self, database: Database, database_url: str, tmp_path, smtp: SmtpServer) -> None:
-        self.worker = smtp_worker(database, tmp_path, database_url, smtp.port)
-        self.recorder = smtp.recorder
-        self.seen = 0
-
-    async def deliver(self) -> list[Received]:
-        await drain(self.worker)
-        new = self.recorder.received[self.seen :]
-        self.seen = len(self.recorder.received)
-        return new
-
-
-@pytest.fixture
-def mailbox(database: Database, database_url: str, tmp_path, smtp: SmtpServer) -> Mailbox:
-    return Mailbox(database, database_url, tmp_path, smtp)
-
-
-@pytest.fixture
-async def portal(client: httpx.AsyncClient, world: World) -> World:
-    """Customer X may raise tickets of type A (needed before its users can create any)."""
-    r = await client.put(
-        f"{API}/customers/{world.customer_x.id}/ticket-settings",
-        headers=world.admin.headers,
-        json={"enabled_ticket_type_ids": [str(world.type_a.id)], "document_sources": []},
-    )
-    assert r.status_code == 200, r.text
-    return world
 
 
 def recipients(mails: list[Received]) -> list[str]:

@@ -22,19 +22,12 @@ from tests.test_api_tokens import make_token
 from tests.test_portal_customer_user import (
     closed_ticket,
     days,
-    enable,
     evaluation_settings,
     other_customer_user_x,
     site_evaluation,
 )
 
 UTC = dt.UTC
-
-
-@pytest.fixture
-async def portal(client, world) -> None:
-    """Customer X's users may raise and see tickets of type A (customer user X on site A1)."""
-    await enable(client, world, [world.type_a])
 
 
 async def reported(client, world: World, *, close: bool = True) -> dict[str, Any]:

@@ -66,11 +66,6 @@ def files_under(root: Path) -> set[str]:
 
 
 @pytest.fixture
-def storage_root(settings) -> Path:
-    return Path(urlparse(settings.storage_url).path)
-
-
-@pytest.fixture
 async def ticket(client, world) -> dict:
     return await new_ticket(client, world.employee_a, world.site_a1, world.type_a, "Schaden")
 
