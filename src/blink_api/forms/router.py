@@ -82,7 +82,7 @@ async def read_template(
 
 
 @templates_router.put(
-    "/{template_id}", name="form-templates:replace", responses=problem_responses(401, 403, 404, 422)
+    "/{template_id}", name="form-templates:replace", responses=problem_responses(401, 403, 404, 409, 422)
 )
 async def replace_template(
     session: DbSession, manager: TemplateManager, template_id: TemplateId, body: TemplateCreate
@@ -94,13 +94,14 @@ async def replace_template(
 
 
 @templates_router.patch(
-    "/{template_id}", name="form-templates:update", responses=problem_responses(401, 403, 404, 422)
+    "/{template_id}", name="form-templates:update", responses=problem_responses(401, 403, 404, 409, 422)
 )
 async def update_template(
     session: DbSession, manager: TemplateManager, template_id: TemplateId, body: TemplateUpdate
 ) -> TemplateRead:
     """Changes the fields sent of the draft (needs `check:templates:manage`); when the latest version is
-    published, this becomes the next version, and the published one stays as it is."""
+    published, this becomes the next version, and the published one stays as it is. `subject` changes
+    only before the first publication (409 after)."""
     return await templates.update_template(session, manager, template_id, body)
 
 
