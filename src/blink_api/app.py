@@ -71,8 +71,9 @@ DESCRIPTION = """
 Tickets, customer portal and inspection forms for facility-services companies.
 
 Log in with **Authorize** (e-mail and password), or paste an API token there (`POST /api/v1/api-tokens`:
-it acts as you, narrowed to its scopes; each operation names the scope it needs under `APIToken`).
-Every error is an RFC 9457 problem document.
+it acts as you, narrowed to its scopes; each operation's description, and its `x-token-scope`, names
+the scope it needs). Every error is an RFC 9457 problem document whose `type` is a page served under
+`/problems`.
 Lists answer `{items, next_cursor}`: pass `next_cursor` as `cursor` until it is null.
 """
 
