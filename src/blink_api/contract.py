@@ -253,9 +253,9 @@ def _binary_files(document: dict[str, Any]) -> None:
     # Generators upload a part as a file when its schema is a binary string; `contentMediaType` alone
     # makes them send text.
     for _, _, operation in _operations(document):
-        for media in operation.get("requestBody", {}).get("content", {}).values():
+        for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
             ref = media.get("schema", {}).get("$ref", "")
-            if media is not None and ref and "multipart" in json.dumps(operation["requestBody"]["content"]):
+            if media_type.startswith("multipart/") and ref:
                 schema = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
                 for prop in schema.get("properties", {}).values():
                     for part in (prop, prop.get("items", {})):
