@@ -80,7 +80,7 @@ def main(base_url: str) -> None:
     published = [
         t for t in api.get("/form-templates", headers=employee).json()["items"] if t["status"] == "published"
     ]
-    inspection = next(t for t in published if not t["is_public"])
+    inspection = next(t for t in published if not t["is_public"] and t["subject"] == "site")
     out["FUZZ_TEMPLATE_ID"] = inspection["id"]
     submission = post(
         "/form-submissions", employee, json={"template_id": inspection["id"], "site_id": site["id"]}

@@ -212,7 +212,12 @@ def main() -> None:
     templates = form_templates_list.sync(client=api, limit=100)
     templates = expect(templates, TemplateReadPage, "listing form templates")
     inspection = next(
-        (t for t in templates.items if t.status == TemplateReadStatus.PUBLISHED and not t.is_public), None
+        (
+            t
+            for t in templates.items
+            if t.status == TemplateReadStatus.PUBLISHED and not t.is_public and t.subject == "site"
+        ),
+        None,
     )
     if inspection is None:
         fail("no published internal form template in the demo data")

@@ -174,7 +174,9 @@ async function main(): Promise<void> {
     // A completed form submission's PDF.
     const templates = await api.GET("/api/v1/form-templates", { params: { query: { limit: 100 } } });
     check(templates.data !== undefined, `listing form templates failed: ${JSON.stringify(templates.error)}`);
-    const inspection = templates.data.items.find((t) => t.status === "published" && !t.is_public);
+    const inspection = templates.data.items.find(
+        (t) => t.status === "published" && !t.is_public && t.subject === "site",
+    );
     check(inspection !== undefined, "no published internal form template in the demo data");
     const rating = inspection.elements.find((e) => e.type === "rating");
     check(rating !== undefined, `template "${inspection.name}" has no rating element`);
