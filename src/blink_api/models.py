@@ -19,6 +19,7 @@ from blink_api.notifications.models import OutboxMessage
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
 from blink_api.tickets.models import Ticket, TicketComment, TicketEvent, TicketFollower, TicketRating
+from blink_api.tickets.sla_models import SlaPolicy, SlaRecomputation
 from blink_api.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
@@ -41,6 +42,8 @@ __all__ = [
     "PermissionGroup",
     "RateLimitState",
     "Site",
+    "SlaPolicy",
+    "SlaRecomputation",
     "Tenant",
     "Ticket",
     "TicketComment",
