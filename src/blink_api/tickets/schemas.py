@@ -176,6 +176,68 @@ class RatingRead(ResponseModel):
     created_at: dt.datetime = Field(description="When the ticket was rated.")
 
 
+SLA_TARGET_STATES = (
+    "`running`: the clock runs and the due time lies ahead; `paused`: the ticket is `waiting` on the "
+    "customer, the resolution clock stands still (leaving `waiting` moves `due_at` by the paused business "
+    "time); `met`: met by its due time; `breached`: met late, or its due time passed unmet."
+)
+
+
+class SlaTarget(ResponseModel):
+    """One service-level target of a ticket: when it is due, when it was met, and where it stands now."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"due_at": "2026-11-27T12:14:03.512000Z", "met_at": None, "state": "running"}]
+        }
+    )
+
+    due_at: dt.datetime = Field(
+        description="When the target is due: the policy's business minutes after the ticket was reported, "
+        "moved by paused time and, after a re-opening, counted from it."
+    )
+    met_at: dt.datetime | None = Field(description="When it was met; null while it is not.")
+    state: Literal["running", "paused", "met", "breached"] = Field(
+        description=f"Where it stands now. {SLA_TARGET_STATES}"
+    )
+
+
+class TicketSla(ResponseModel):
+    """The service level a ticket is held to (`/sla-policies`), with its two targets."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "policy_id": "4d9a2c71-8e3b-4f60-a1d5-c7e02b9f3a18",
+                    "first_response": {
+                        "due_at": "2026-11-27T10:14:03.512000Z",
+                        "met_at": "2026-11-27T09:41:25.300000Z",
+                        "state": "met",
+                    },
+                    "resolution": {
+                        "due_at": "2026-11-28T16:14:03.512000Z",
+                        "met_at": None,
+                        "state": "running",
+                    },
+                }
+            ]
+        }
+    )
+
+    policy_id: uuid.UUID | None = Field(
+        description="The policy that applies (`GET /sla-policies/{policy_id}`, administrators); null when it "
+        "was deleted after the ticket was closed."
+    )
+    first_response: SlaTarget | None = Field(
+        description="Met by the first public comment of an employee (or by closing); null when the policy "
+        "sets no first-response time."
+    )
+    resolution: SlaTarget | None = Field(
+        description="Met by closing; null when the policy sets no resolution time."
+    )
+
+
 class TicketRead(ResponseModel):
     """A ticket as the caller may see it."""
 
@@ -202,6 +264,19 @@ class TicketRead(ResponseModel):
                         "score": 4,
                         "comment": "Schnell erledigt, nur die Fensterbank wurde vergessen.",
                         "created_at": "2026-11-28T16:20:05.114000Z",
+                    },
+                    "sla": {
+                        "policy_id": "4d9a2c71-8e3b-4f60-a1d5-c7e02b9f3a18",
+                        "first_response": {
+                            "due_at": "2026-11-27T10:14:03.512000Z",
+                            "met_at": "2026-11-27T09:41:25.300000Z",
+                            "state": "met",
+                        },
+                        "resolution": {
+                            "due_at": "2026-11-28T16:14:03.512000Z",
+                            "met_at": "2026-11-28T14:02:37.981000Z",
+                            "state": "met",
+                        },
                     },
                 }
             ]
@@ -231,6 +306,11 @@ class TicketRead(ResponseModel):
     rating: RatingRead | None = Field(
         description="How satisfied the customer user who reported it is (`POST /tickets/{ticket_id}/rating`, "
         "once, after closing); null until rated. Reopening the ticket keeps the rating."
+    )
+    sla: TicketSla | None = Field(
+        description="The service level the ticket is held to, the most specific policy of its tenant that "
+        "matches its customer, type and priority; null when none matched (tickets reported before policies "
+        "existed too). Worked out again when type, site or priority change."
     )
 
 

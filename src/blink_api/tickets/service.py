@@ -25,7 +25,7 @@ from blink_api.kit.pagination import Page, PageParams, page_json, page_of, pagin
 from blink_api.kit.storage import Storage
 from blink_api.notifications.events import Event, publish
 from blink_api.ticket_types.models import TicketType
-from blink_api.tickets import customer_view, policy, sorting
+from blink_api.tickets import customer_view, policy, sla_service, sorting
 from blink_api.tickets import notifications as notify
 from blink_api.tickets import repository as repo
 from blink_api.tickets.models import Ticket, TicketEvent
@@ -211,6 +211,7 @@ async def create_ticket(
     session.add(ticket)
     await session.flush()
     repo.add_event(session, ticket.id, principal.id, "created", public=True, new={"title": ticket.title})
+    await sla_service.ticket_created(session, ticket, principal.id)
     await repo.refresh_search(session, ticket.id)
     await notify.ticket_created(session, settings, ticket, principal)
     await session.flush()
@@ -265,10 +266,14 @@ async def update_ticket(
         if old != value:
             setattr(ticket, field, value)
             changes[field] = (old, value)
+    now = dt.datetime.now(dt.UTC)
     if "status" in changes:
-        ticket.closed_at = dt.datetime.now(dt.UTC) if ticket.status == "closed" else None
+        ticket.closed_at = now if ticket.status == "closed" else None
     if not changes:
         return ticket
+    await sla_service.ticket_changed(
+        session, ticket, principal.id, set(changes), changes.get("status"), ticket.closed_at or now
+    )
     for field, (old, new) in changes.items():
         repo.add_event(
             session,
