@@ -229,12 +229,12 @@ class Snapshot:
     def json(self) -> dict[str, Any]:
         return {
             "policy_id": str(self.policy_id) if self.policy_id else None,
-            "first_response_due_at": _iso(self.first_response_due_at),
-            "resolution_due_at": _iso(self.resolution_due_at),
+            "first_response_due_at": iso(self.first_response_due_at),
+            "resolution_due_at": iso(self.resolution_due_at),
         }
 
 
-def _iso(value: dt.datetime | None) -> str | None:
+def iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
@@ -321,9 +321,9 @@ def status_changed(
 ) -> None:
     """The clocks through a status change from `old` to `new` at `now`; `policy_minutes` are the
     resolution minutes of the ticket's policy (None when it has none any more)."""
-    if ticket.sla_first_response_due_at is not None and ticket.sla_first_response_met_at is None:
-        if new == "closed":
-            ticket.sla_first_response_met_at = now
+    first_unmet = ticket.sla_first_response_due_at is not None and ticket.sla_first_response_met_at is None
+    if first_unmet and new == "closed":
+        ticket.sla_first_response_met_at = now
     if ticket.sla_resolution_due_at is None:
         return
     # Leaving `waiting`: the due time moves by the business time the clock stood still.
