@@ -26,7 +26,7 @@ To = Annotated[
     Query(
         alias="to",
         description=f"The last date listed (YYYY-MM-DD): not before `from`, at most {MAX_BUSINESS_DAYS} "
-        "dates from `from` on, `from` included (else 422)."
+        "dates from `from` on, `from` included (else 422).",
     ),
 ]
 
