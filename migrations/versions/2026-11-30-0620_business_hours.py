@@ -5,7 +5,7 @@ zone with a public-holiday region and closed dates. A tenant without a row keeps
 calendar (Monday to Friday 08:00-17:00, Europe/Berlin), so existing tenants need no row.
 
 Revision ID: 7b3e9c1d5f20
-Revises: 3c8d2e6f9a41
+Revises: 5a1e7c3d9b20
 Create Date: 2026-11-30 06:20:00+00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "7b3e9c1d5f20"
-down_revision: str | None = "3c8d2e6f9a41"
+down_revision: str | None = "5a1e7c3d9b20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
