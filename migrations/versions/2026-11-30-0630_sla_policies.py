@@ -8,7 +8,7 @@ generated columns hold the next due time (for `sla_due_before`) and the next unr
 breach scan), each behind a partial index that holds open tickets with a running target only.
 
 Revision ID: 7e41c9b2d5a8
-Revises: 3c8d2e6f9a41
+Revises: 7b3e9c1d5f20
 Create Date: 2026-11-30 06:30:00+00:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7e41c9b2d5a8"
-down_revision: str | None = "3c8d2e6f9a41"
+down_revision: str | None = "7b3e9c1d5f20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
