@@ -290,6 +290,10 @@ def bodies(world: World, v: Victim) -> dict[str, list[Call]]:
         ],
         "webhooks:update": [Call(json={"url": "https://93.184.216.34/umgeleitet"})],
         "webhooks:retry_delivery": [Call()],
+        "sla-policies:create": [
+            Call(json={"tenant_id": ta, "name": "Untergeschoben", "resolution_minutes": 1})
+        ],
+        "sla-policies:update": [Call(json={"name": "Gekapert", "resolution_minutes": 1})],
         "webhooks:ping": [Call()],
     }
 
@@ -311,6 +315,20 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         return r.json()
 
     # The company's ERP subscribes to ticket events (a public address literal; no worker runs here).
+    # The contract with customer X promises answers within the hour (its tickets show the policy's id).
+    policy = await ok(
+        await client.post(
+            f"{API}/sla-policies",
+            headers=admin,
+            json={
+                "tenant_id": str(world.tenant_a.id),
+                "name": "VICTIM-SLA-Hansa",
+                "customer_id": str(world.customer_x.id),
+                "first_response_minutes": 60,
+                "resolution_minutes": 480,
+            },
+        )
+    )
     webhook = await ok(
         await client.post(
             f"{API}/webhooks",
@@ -524,6 +542,7 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         "submission_id": [submission["id"], report["id"]],
         "token_id": [api_token["id"]],
         "webhook_id": [webhook["id"]],
+        "policy_id": [policy["id"]],
         "delivery_id": [delivery_id],
         # Public routes are called harmlessly: a documentation asset, a form link that does not exist,
         # a problem type's page.

@@ -207,7 +207,7 @@ async def matching_policy(
 async def policy_for(session: AsyncSession, ticket: Ticket) -> SlaPolicy | None:
     customer_id = await customer_of_site(session, ticket.site_id)
     return await matching_policy(
-        session, ticket.tenant_id, customer_id, ticket.ticket_type_id, getattr(ticket, "priority", None)
+        session, ticket.tenant_id, customer_id, ticket.ticket_type_id, ticket.priority
     )
 
 

@@ -11,6 +11,7 @@ from blink_api.customers.models import Customer
 from blink_api.kit.errors import Invalid
 from blink_api.kit.pagination import Page, PageParams, paginate
 from blink_api.kit.rows import flush_unique, one_or_404, require_exists
+from blink_api.tenants import business_hours
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
 from blink_api.tickets.sla_models import SlaPolicy, SlaRecomputation
@@ -60,6 +61,13 @@ def request_recomputation(
 ) -> None:
     """Open tickets of the tenant get their policy and due times again, by the worker."""
     session.add(SlaRecomputation(tenant_id=tenant_id, reason=reason, policy_id=policy_id))
+
+
+async def business_hours_changed(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    request_recomputation(session, tenant_id, "business_hours", None)
+
+
+business_hours.on_change.append(business_hours_changed)
 
 
 async def create_policy(session: AsyncSession, body: SlaPolicyCreate) -> SlaPolicy:

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
 
 from pydantic import ConfigDict, Field
 
 from blink_api.kit.schema import Id, Name, RequestModel, ResponseModel
+from blink_api.tickets.schemas import PRIORITY_VALUES, Priority
 from blink_api.tickets.sla_models import MINUTES_MAX
-
-PolicyPriority = Literal["low", "normal", "high", "urgent"]
 
 _TENANT = "The tenant whose tickets the policy applies to; its business hours count the minutes."
 _NAME = "The policy's name, unique within its tenant, 1 to 200 characters."
 _CUSTOMER = "Only tickets on sites of this customer; null for any customer."
 _TYPE = "Only tickets of this ticket type (one of the tenant's); null for any type."
-_PRIORITY = (
-    "Only tickets of this priority; null for any. `low`: can wait; `normal`: the default; `high`: soon; "
-    "`urgent`: at once."
-)
+_PRIORITY = f"Only tickets of this priority; null for any. {PRIORITY_VALUES}"
 _FIRST = (
     f"Business minutes from reporting to the first public comment of an employee, 1 to {MINUTES_MAX:,}; "
     "null for no first-response target."
@@ -58,7 +53,7 @@ class SlaPolicyCreate(RequestModel):
     name: Name = Field(description=_NAME)
     customer_id: Id | None = Field(default=None, description=_CUSTOMER)
     ticket_type_id: Id | None = Field(default=None, description=_TYPE)
-    priority: PolicyPriority | None = Field(default=None, description=_PRIORITY)
+    priority: Priority | None = Field(default=None, description=_PRIORITY)
     first_response_minutes: int | None = Field(default=None, ge=1, le=MINUTES_MAX, description=_FIRST)
     resolution_minutes: int | None = Field(default=None, ge=1, le=MINUTES_MAX, description=_RESOLUTION)
 
@@ -76,7 +71,7 @@ class SlaPolicyUpdate(RequestModel):
     name: Name = Field(default=None, description=_NAME)
     customer_id: Id | None = Field(default=None, description=_CUSTOMER)
     ticket_type_id: Id | None = Field(default=None, description=_TYPE)
-    priority: PolicyPriority | None = Field(default=None, description=_PRIORITY)
+    priority: Priority | None = Field(default=None, description=_PRIORITY)
     first_response_minutes: int | None = Field(default=None, ge=1, le=MINUTES_MAX, description=_FIRST)
     resolution_minutes: int | None = Field(default=None, ge=1, le=MINUTES_MAX, description=_RESOLUTION)
 
@@ -102,7 +97,7 @@ class SlaPolicyRead(ResponseModel):
     name: str = Field(description=_NAME)
     customer_id: uuid.UUID | None = Field(description=_CUSTOMER)
     ticket_type_id: uuid.UUID | None = Field(description=_TYPE)
-    priority: PolicyPriority | None = Field(description=_PRIORITY)
+    priority: Priority | None = Field(description=_PRIORITY)
     first_response_minutes: int | None = Field(description=_FIRST)
     resolution_minutes: int | None = Field(description=_RESOLUTION)
     created_at: dt.datetime = Field(description="When the policy was created (the older wins a tie).")

@@ -170,7 +170,7 @@ def best_policy(policies: list[SlaPolicy], customer_id: Any, ticket: Ticket) -> 
     """`sla.matching_policy` over policies already read (oldest first)."""
     best: SlaPolicy | None = None
     best_score = -1
-    priority = getattr(ticket, "priority", None)
+    priority = ticket.priority
     for policy in policies:
         criteria = (
             (policy.customer_id, customer_id),
