@@ -24,12 +24,17 @@ async def resolution_buckets(
     group_days: int,
     closed_from: dt.datetime | None,
     closed_to: dt.datetime | None,
-) -> tuple[int, float | None, list[tuple[int, int]], int, float | None]:
-    """(total, median days, [(bucket index, count)…], rated, average score) of the closed tickets of
+) -> tuple[int, int, float | None, list[tuple[int, int]], int, float | None]:
+    """(total, within SLA, median days, [(bucket index, count)…], rated, average score) of the closed tickets of
     enabled types on the sites; the average over the rated ones among them, to 2 decimals (null
     without any)."""
     resolved = (
-        select(RESOLUTION_DAYS.label("days"), TicketRating.score)
+        select(
+            RESOLUTION_DAYS.label("days"),
+            TicketRating.score,
+            # Met its resolution target: null (counted as not) for tickets without one.
+            (Ticket.sla_resolution_met_at <= Ticket.sla_resolution_due_at).label("within_sla"),
+        )
         .select_from(Ticket)
         .outerjoin(TicketRating, TicketRating.ticket_id == Ticket.id)
         .where(
@@ -62,10 +67,12 @@ async def resolution_buckets(
         ).scalar_subquery(),
         select(func.count(r.c.score)).scalar_subquery(),
         select(func.round(cast(func.avg(r.c.score), Numeric), literal_column("2"))).scalar_subquery(),
+        select(func.count()).select_from(r).where(r.c.within_sla).scalar_subquery(),
     )
-    total, median, buckets, rated, average = (await session.execute(stmt)).one()
+    total, median, buckets, rated, average, within_sla = (await session.execute(stmt)).one()
     return (
         int(total),
+        int(within_sla),
         float(median) if median is not None else None,
         [(int(b), int(n)) for b, n in buckets],
         int(rated),

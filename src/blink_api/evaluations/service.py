@@ -39,7 +39,7 @@ async def _evaluate(
 ) -> TicketEvaluation:
     g = customer.evaluation_group_days
     start, end = _bounds(closed_from, closed_to)
-    total, median, counts, rated, average = await repo.resolution_buckets(
+    total, within_sla, median, counts, rated, average = await repo.resolution_buckets(
         session,
         principal,
         customer_id=customer.id,
@@ -60,6 +60,7 @@ async def _evaluate(
     return TicketEvaluation(
         group_days=g,
         total=total,
+        within_sla=within_sla,
         median_days=median,
         buckets=buckets,
         satisfaction=Satisfaction(count=rated, average=average),
