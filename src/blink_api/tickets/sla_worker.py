@@ -127,9 +127,7 @@ async def recompute_next_tenant(session: AsyncSession) -> uuid.UUID | None:
         )
     )
     customers = dict(
-        (await session.execute(select(Site.id, Site.customer_id).where(Site.tenant_id == tenant_id)))
-        .tuples()
-        .all()
+        (await session.execute(select(Site.id, Site.customer_id).where(Site.tenant_id == tenant_id))).all()
     )
     calendar = await sla.calendar_of(session, tenant_id)
     after: uuid.UUID | None = None
@@ -185,13 +183,18 @@ def best_policy(policies: list[SlaPolicy], customer_id: Any, ticket: Ticket) -> 
     return best
 
 
-async def run_round(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> int:
-    """Every recomputation asked for, then breaches until none are left; each tenant and each batch of
-    breaches in a transaction of its own. Returns how many tickets had a breach handled."""
+async def recompute_all(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Every recomputation asked for, each tenant in a transaction of its own."""
     while True:
         async with sessions.begin() as session:
             if await recompute_next_tenant(session) is None:
-                break
+                return
+
+
+async def run_round(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> int:
+    """Every recomputation asked for, then breaches until none are left; each tenant and each batch of
+    breaches in a transaction of its own. Returns how many tickets had a breach handled."""
+    await recompute_all(sessions)
     handled = 0
     while True:
         async with sessions.begin() as session:
