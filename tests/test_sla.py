@@ -462,7 +462,8 @@ async def test_the_breach_scan_and_what_breaches_next_read_partial_indexes(datab
             r[0]
             for r in await s.execute(
                 text(
-                    "EXPLAIN SELECT id FROM tickets WHERE sla_breach_due_at <= now() ORDER BY sla_breach_due_at LIMIT 200"
+                    "EXPLAIN SELECT id FROM tickets WHERE sla_breach_due_at <= now() "
+                    "ORDER BY sla_breach_due_at LIMIT 200"
                 )
             )
         )

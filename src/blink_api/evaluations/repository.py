@@ -25,8 +25,8 @@ async def resolution_buckets(
     closed_from: dt.datetime | None,
     closed_to: dt.datetime | None,
 ) -> tuple[int, int, float | None, list[tuple[int, int]], int, float | None]:
-    """(total, within SLA, median days, [(bucket index, count)…], rated, average score) of the closed tickets of
-    enabled types on the sites; the average over the rated ones among them, to 2 decimals (null
+    """(total, within SLA, median days, [(bucket index, count)…], rated, average score) of the closed
+    tickets of enabled types on the sites; the average over the rated ones among them, to 2 decimals (null
     without any)."""
     resolved = (
         select(
