@@ -168,6 +168,46 @@ async def test_a_policy_keeps_a_target_and_a_unique_name(client, world):
     assert_problem(r, 409)
 
 
+async def test_hostile_policy_requests_are_refused(client, world):
+    admin = world.admin.headers
+    assert_problem(
+        await client.get(f"{API}/sla-policies/keine-uuid", headers=admin), 422, ["path", "policy_id"]
+    )
+    unknown = f"{API}/sla-policies/{uuid.uuid4()}"
+    assert_problem(await client.get(unknown, headers=admin), 404)
+    assert_problem(await client.patch(unknown, headers=admin, json={"name": "x"}), 404)
+    assert_problem(await client.delete(unknown, headers=admin), 404)
+    assert_problem(await client.get(f"{API}/sla-policies", headers=admin, params={"limit": 201}), 422)
+    assert_problem(await client.get(f"{API}/sla-policies", headers=admin, params={"tenant_id": "x"}), 422)
+    policy = await make_policy(client, world, resolution_minutes=5)
+    url = f"{API}/sla-policies/{policy['id']}"
+    for body, loc in (
+        ({"name": None}, ["body", "name"]),
+        ({"first_response_minutes": -1}, ["body", "first_response_minutes"]),
+        ({"resolution_minutes": True}, ["body", "resolution_minutes"]),
+        ({"tenant_id": str(world.tenant_b.id)}, ["body", "tenant_id"]),  # the tenant stays
+        ({"ticket_type_id": str(world.type_b.id)}, ["body", "ticket_type_id"]),
+    ):
+        assert_problem(await client.patch(url, headers=admin, json=body), 422, loc)
+    assert_problem(await client.post(f"{API}/sla-policies", headers=admin, json=[1] * 10_000), 422)
+
+
+async def test_customer_users_see_the_block_but_not_the_clock_history(
+    client, world, portal, database, settings
+):
+    await make_policy(client, world, first_response_minutes=60)
+    t = await new_ticket(client, world.customer_user_x, world.site_a1, world.type_a)
+    await overdue(database, t["id"], first_response=True)
+    async with database.sessionmaker.begin() as s:
+        await sla_worker.record_breaches(s, settings)
+    seen = await read(client, world.customer_user_x, t["id"])
+    assert seen["sla"]["first_response"]["state"] == "breached"
+    events = {e["event"] for e in await history(client, world.customer_user_x, t["id"])}
+    assert events == {"created"}
+    staff = {e["event"] for e in await history(client, world.employee_a, t["id"])}
+    assert {"sla_applied", "sla_breached"} <= staff
+
+
 async def test_only_administrators_reach_policies(client, world, portal):
     policy = await make_policy(client, world, resolution_minutes=60)
     url = f"{API}/sla-policies/{policy['id']}"

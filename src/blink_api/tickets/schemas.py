@@ -423,12 +423,15 @@ class HistoryEntry(ResponseModel):
         "note; `attachment_added`, `attachment_deleted`: a file; `attachment_renamed`, "
         "`attachment_replaced`: a file renamed, or its content replaced, by its uploader (both values "
         "hold the file's `id` and what changed: `filename`; for a replacement also `content_type` and "
-        "`size`); `rated`: the reporter rated the closed ticket (`new_value`: `{score, comment}`). More "
-        "kinds may come."
+        "`size`); `rated`: the reporter rated the closed ticket (`new_value`: `{score, comment}`); "
+        "employees only: `sla_applied`: a service-level policy applied at reporting, `sla_recomputed`: the "
+        "policy or due times changed (type, site or priority changed, or in the background after a policy or "
+        "the business hours changed; `new_value.reason` says which), `sla_breached`: a target's due time "
+        "passed unmet (`new_value`: `{target, due_at}`). More kinds may come."
     )
     field: str | None = Field(
-        description="The ticket field changed (`status`, `title`, …), `comment`, `attachment` or "
-        "`rating`; null for `created`."
+        description="The ticket field changed (`status`, `title`, …), `comment`, `attachment`, "
+        "`rating` or `sla`; null for `created`."
     )
     old_value: Any = Field(description="The value before; null when there was none.")
     new_value: Any = Field(description="The value after; null when there is none (a deletion).")
