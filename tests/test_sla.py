@@ -286,7 +286,15 @@ async def test_changing_the_priority_applies_another_policy_and_says_so(client, 
     await make_policy(client, world, resolution_minutes=600)
     urgent = await make_policy(client, world, resolution_minutes=60, priority="urgent")
     t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
-    changed = await patch(client, world.employee_a, t["id"], priority="urgent")
+    etag = (await client.get(f"{API}/tickets/{t['id']}", headers=world.employee_a.headers)).headers["etag"]
+    r = await client.patch(
+        f"{API}/tickets/{t['id']}",
+        headers={**world.employee_a.headers, "If-Match": etag},
+        json={"priority": "urgent"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["etag"] == f'"{int(etag.strip(chr(34))) + 1}"'  # one change, one version
+    changed = r.json()
     assert changed["sla"]["policy_id"] == urgent["id"]
     assert parse(changed["sla"]["resolution"]["due_at"]) - parse(t["created_at"]) == dt.timedelta(minutes=60)
     entries = [e for e in await history(client, world.employee_a, t["id"]) if e["event"] == "sla_recomputed"]

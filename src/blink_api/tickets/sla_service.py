@@ -51,6 +51,20 @@ async def ticket_changed(
     """After a change of `changed` fields (and of the status from, to): the policy matched again when
     type, site or priority changed (the history says so when that changed anything), then the clocks
     through the status change."""
+    # The ticket's changes are flushed by the caller, once, where a stale version is caught: nothing here
+    # may flush them early.
+    with session.no_autoflush:
+        await _ticket_changed(session, ticket, actor_id, changed, status, now)
+
+
+async def _ticket_changed(
+    session: AsyncSession,
+    ticket: Ticket,
+    actor_id: uuid.UUID,
+    changed: set[str],
+    status: tuple[str, str] | None,
+    now: dt.datetime,
+) -> None:
     rematch = bool(changed & set(MATCHED_FIELDS))
     if not rematch and (status is None or not sla.has_sla(ticket)):
         return
