@@ -559,13 +559,23 @@ async def test_a_policy_change_recomputes_open_tickets_in_the_background(client,
 async def test_a_calendar_change_recomputes_and_a_deleted_policy_leaves_open_tickets(
     client, world, database, settings
 ):
+    await around_the_clock(client, world)
     policy = await make_policy(client, world, first_response_minutes=60)
     t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
     await sla_worker.run_round(database.sessionmaker, settings)
-    await around_the_clock(client, world)
+    # From now on tenant A is open on one weekday only, one that is not today: the due time moves there.
+    weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(dt.datetime.now(dt.UTC).weekday() + 2) % 7]
+    r = await client.put(
+        f"{API}/tenants/{world.tenant_a.id}/business-hours",
+        headers=world.admin.headers,
+        json={"timezone": "UTC", "weekly": {weekday: [["00:00", "24:00"]]}},
+    )
+    assert r.status_code == 200, r.text
+    assert (await read(client, world.employee_a, t["id"]))["sla"] == t["sla"]  # not in the request
     await sla_worker.run_round(database.sessionmaker, settings)
     now = await read(client, world.employee_a, t["id"])
-    assert parse(now["sla"]["first_response"]["due_at"]) - parse(t["created_at"]) == dt.timedelta(minutes=60)
+    due = parse(now["sla"]["first_response"]["due_at"])
+    assert due.strftime("%a").lower()[:3] == weekday and (due.hour, due.minute) == (1, 0)
     kinds = [
         e["new_value"].get("reason")
         for e in await history(client, world.employee_a, t["id"])
