@@ -155,6 +155,7 @@ class Calendar:
     _zone: ZoneInfo = field(init=False, repr=False)
     _minutes: tuple[tuple[tuple[int, int], ...], ...] = field(init=False, repr=False)
     _key: tuple[object, ...] = field(init=False, repr=False)
+    _hash: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not is_time_zone(self.timezone):
@@ -174,13 +175,15 @@ class Calendar:
         object.__setattr__(self, "closed_dates", closed)
         object.__setattr__(self, "_zone", ZoneInfo(self.timezone))
         object.__setattr__(self, "_minutes", minutes)
-        object.__setattr__(self, "_key", (self.timezone, minutes, self.holidays_region, closed))
+        key = (self.timezone, minutes, self.holidays_region, closed)
+        object.__setattr__(self, "_key", key)
+        object.__setattr__(self, "_hash", hash(key))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Calendar) and self._key == other._key
 
     def __hash__(self) -> int:
-        return hash(self._key)
+        return self._hash
 
     @property
     def has_open_time(self) -> bool:

@@ -167,10 +167,11 @@ _WEEKLY_EXAMPLE = {
 _TIMEZONE = "The IANA time zone the hours are local to, e.g. `Europe/Berlin`."
 _REGION = (
     "A country or country subdivision (ISO 3166-2, e.g. `DE`, `DE-BY`, `DE-NW`) whose public holidays "
-    "are closed; `null`: no public holidays."
+    "are closed; left out or `null`: no public holidays."
 )
 _CLOSED_DATES = (
-    f"Further dates the tenant is closed (at most {MAX_CLOSED_DATES}; listed once each, in order)."
+    f"Further dates the tenant is closed (at most {MAX_CLOSED_DATES}; listed once each, in order); "
+    "left out: none."
 )
 
 
