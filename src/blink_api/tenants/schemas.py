@@ -271,7 +271,7 @@ class BusinessDayRead(ResponseModel):
         description='Open intervals `["HH:MM", "HH:MM"]` in local time; empty on a closed date.'
     )
     holiday: str | None = Field(
-        description="The public holiday's name (in German where known, e.g. `Erster Weihnachtstag`); "
+        description="The public holiday's name (in German where known, e.g. `1. Weihnachtstag`); "
         "`null` on other dates, closed dates included."
     )
 
@@ -286,7 +286,7 @@ class BusinessDays(ResponseModel):
                 {
                     "items": [
                         {"date": "2026-12-24", "hours": [["08:00", "17:00"]], "holiday": None},
-                        {"date": "2026-12-25", "hours": [], "holiday": "Erster Weihnachtstag"},
+                        {"date": "2026-12-25", "hours": [], "holiday": "1. Weihnachtstag"},
                     ]
                 }
             ]
