@@ -303,9 +303,9 @@ async def test_christmas_lists_the_public_holidays_by_their_german_names(client,
     days = {item["date"]: item for item in r.json()["items"]}
     assert list(days) == [(dt.date(2026, 12, 23) + dt.timedelta(days=k)).isoformat() for k in range(15)]
     assert days["2026-12-24"] == {"date": "2026-12-24", "hours": [["07:00", "18:00"]], "holiday": None}
-    assert days["2026-12-25"] == {"date": "2026-12-25", "hours": [], "holiday": "Erster Weihnachtstag"}
+    assert days["2026-12-25"] == {"date": "2026-12-25", "hours": [], "holiday": "1. Weihnachtstag"}
     # A Saturday, open around the clock, closed by the holiday.
-    assert days["2026-12-26"] == {"date": "2026-12-26", "hours": [], "holiday": "Zweiter Weihnachtstag"}
+    assert days["2026-12-26"] == {"date": "2026-12-26", "hours": [], "holiday": "2. Weihnachtstag"}
     assert days["2026-12-27"]["hours"] == []  # Sunday, left out
     assert days["2026-12-28"] == {"date": "2026-12-28", "hours": [], "holiday": None}  # a closed date
     assert days["2026-12-29"]["hours"] == [["07:00", "18:00"]]

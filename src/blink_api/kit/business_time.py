@@ -110,6 +110,11 @@ def is_holiday_region(code: str) -> bool:
     return subdivision is None or subdivision in supported[country]
 
 
+# The two Christmas holidays as German calendars and the API's contract write them; the library
+# spells the ordinals out.
+_NAMES_AS_WRITTEN = {"Erster Weihnachtstag": "1. Weihnachtstag", "Zweiter Weihnachtstag": "2. Weihnachtstag"}
+
+
 @lru_cache(maxsize=512)
 def _holidays_of(region: str, year: int) -> Mapping[dt.date, str]:
     """The public holidays of a region in one year, named in German where the data has German names."""
@@ -117,7 +122,7 @@ def _holidays_of(region: str, year: int) -> Mapping[dt.date, str]:
     kind = holidays.country_holidays(country)
     language = "de" if "de" in getattr(kind, "supported_languages", ()) else None
     found = holidays.country_holidays(country, subdiv=subdivision, years=year, language=language)
-    return dict(found.items())
+    return {day: _NAMES_AS_WRITTEN.get(name, name) for day, name in found.items()}
 
 
 def interval_minutes(intervals: Sequence[Sequence[str]]) -> tuple[tuple[int, int], ...]:
@@ -155,6 +160,7 @@ class Calendar:
     _zone: ZoneInfo = field(init=False, repr=False)
     _minutes: tuple[tuple[tuple[int, int], ...], ...] = field(init=False, repr=False)
     _key: tuple[object, ...] = field(init=False, repr=False)
+    _hash: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not is_time_zone(self.timezone):
@@ -174,13 +180,15 @@ class Calendar:
         object.__setattr__(self, "closed_dates", closed)
         object.__setattr__(self, "_zone", ZoneInfo(self.timezone))
         object.__setattr__(self, "_minutes", minutes)
-        object.__setattr__(self, "_key", (self.timezone, minutes, self.holidays_region, closed))
+        key = (self.timezone, minutes, self.holidays_region, closed)
+        object.__setattr__(self, "_key", key)
+        object.__setattr__(self, "_hash", hash(key))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Calendar) and self._key == other._key
 
     def __hash__(self) -> int:
-        return hash(self._key)
+        return self._hash
 
     @property
     def has_open_time(self) -> bool:

@@ -167,10 +167,11 @@ _WEEKLY_EXAMPLE = {
 _TIMEZONE = "The IANA time zone the hours are local to, e.g. `Europe/Berlin`."
 _REGION = (
     "A country or country subdivision (ISO 3166-2, e.g. `DE`, `DE-BY`, `DE-NW`) whose public holidays "
-    "are closed; `null`: no public holidays."
+    "are closed; left out or `null`: no public holidays."
 )
 _CLOSED_DATES = (
-    f"Further dates the tenant is closed (at most {MAX_CLOSED_DATES}; listed once each, in order)."
+    f"Further dates the tenant is closed (at most {MAX_CLOSED_DATES}; listed once each, in order); "
+    "left out: none."
 )
 
 
@@ -270,7 +271,7 @@ class BusinessDayRead(ResponseModel):
         description='Open intervals `["HH:MM", "HH:MM"]` in local time; empty on a closed date.'
     )
     holiday: str | None = Field(
-        description="The public holiday's name (in German where known, e.g. `Erster Weihnachtstag`); "
+        description="The public holiday's name (in German where known, e.g. `1. Weihnachtstag`); "
         "`null` on other dates, closed dates included."
     )
 
@@ -285,7 +286,7 @@ class BusinessDays(ResponseModel):
                 {
                     "items": [
                         {"date": "2026-12-24", "hours": [["08:00", "17:00"]], "holiday": None},
-                        {"date": "2026-12-25", "hours": [], "holiday": "Erster Weihnachtstag"},
+                        {"date": "2026-12-25", "hours": [], "holiday": "1. Weihnachtstag"},
                     ]
                 }
             ]
