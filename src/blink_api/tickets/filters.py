@@ -132,6 +132,13 @@ LIST_FILTERS: Mapping[str, ListFilter] = {
             Query(description="Created at or after this instant."),
         ),
         ListFilter(
+            "created_to",
+            Instant,
+            DateTime(timezone=True),
+            lambda instant, _: Ticket.created_at <= instant,
+            Query(description="Created at or before this instant."),
+        ),
+        ListFilter(
             "sla_state",
             SlaState,
             String(),
@@ -148,13 +155,6 @@ LIST_FILTERS: Mapping[str, ListFilter] = {
                 "neither met nor paused (its earliest such due time counts): what breaches next, and what "
                 "is breached and still open."
             ),
-        ),
-        ListFilter(
-            "created_to",
-            Instant,
-            DateTime(timezone=True),
-            lambda instant, _: Ticket.created_at <= instant,
-            Query(description="Created at or before this instant."),
         ),
     )
 }
