@@ -101,13 +101,19 @@ def evaluation_statement(shape: EvaluationShape) -> DriverStatement:
     )
     bucket = RESOLUTION_DAYS // group_days
     conditions = [
-        Ticket.site_id.in_(sites),
-        Ticket.status == sql_string("closed"),
-        Ticket.ticket_type_id.in_(enabled_types(customer_id)),
-        # Started from the caller's ticket scope, like every read of tickets; the sites and types
-        # above narrow it to what the customer's evaluation counts.
+        # Started from the caller's ticket scope, like every read of tickets.
         _scope_condition(shape.scope),
+        Ticket.status == sql_string("closed"),
     ]
+    if shape.one_site:
+        conditions.append(Ticket.site_id == site_id)
+    if shape.scope.kind != "customer_user":
+        # Narrowed to what the customer's evaluation counts. A customer user's scope is exactly that
+        # already (the sites assigned to the user of its own customer, the types its customer
+        # enabled); saying it twice only misleads the planner's estimates.
+        if not shape.one_site:
+            conditions.append(Ticket.site_id.in_(sites))
+        conditions.append(Ticket.ticket_type_id.in_(enabled_types(customer_id)))
     if shape.closed_from:
         conditions.append(Ticket.closed_at >= bindparam("closed_from", type_=DateTime(timezone=True)))
     if shape.closed_to:
