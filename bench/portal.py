@@ -248,12 +248,12 @@ async def benchmark(args: argparse.Namespace, plans_file: Path) -> dict[str, Any
             ),
             "app evaluation 1 site": app_evaluation_sql(info, one_site=True),
             "raw evaluation 1 site": (
-                raw_server.EVALUATION_SQL,
+                raw_server.EVALUATION_SQL.format(within_sla="NULL::boolean"),
                 [info["user_id"], info["customer_id"], info["site_id"]],
             ),
             "app evaluation 50 sites": app_evaluation_sql(info, one_site=False),
             "raw evaluation 50 sites": (
-                raw_server.EVALUATION_SQL,
+                raw_server.EVALUATION_SQL.format(within_sla="NULL::boolean"),
                 [info["user_id"], info["customer_id"], None],
             ),
         }

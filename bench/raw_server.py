@@ -91,7 +91,7 @@ EVALUATION_SQL = f"""
         SELECT site_id FROM ({CUSTOMER_SITES}) v WHERE $3::uuid IS NULL OR v.site_id = $3::uuid
     ), resolved AS (
         SELECT greatest(0, floor(extract(epoch FROM t.closed_at - t.created_at) / 86400))::int AS days,
-               r.score
+               r.score, {{within_sla}} AS within_sla
         FROM tickets t LEFT JOIN ticket_ratings r ON r.ticket_id = t.id
         WHERE t.site_id IN (SELECT site_id FROM scope) AND t.status = 'closed'
           AND t.ticket_type_id IN ({ENABLED_TYPES})
@@ -107,8 +107,11 @@ EVALUATION_SQL = f"""
            (SELECT array_agg(bucket ORDER BY bucket) FROM buckets) AS bucket_index,
            (SELECT array_agg(n ORDER BY bucket) FROM buckets) AS bucket_count,
            (SELECT count(score) FROM resolved) AS rated,
-           (SELECT round(avg(score)::numeric, 2) FROM resolved) AS average
+           (SELECT round(avg(score)::numeric, 2) FROM resolved) AS average,
+           (SELECT count(*) FILTER (WHERE within_sla) FROM resolved) AS within_sla
 """
+# With service levels (the columns exist): closed tickets whose resolution target was met in time.
+WITHIN_SLA = "t.sla_resolution_met_at <= t.sla_resolution_due_at"
 
 SITE_EVALUATION = re.compile(r"^/api/v1/sites/([0-9a-fA-F-]{36})/ticket-evaluation$")
 # The app's error bodies are problem documents; only the status matters to the load generator.
@@ -235,6 +238,8 @@ class RawTickets:
         self.fixed: Principal | None = None  # the account served without authentication
         self.signing_key = ""
         self.sql: dict[tuple[str, int, bool, bool], str] = {}
+        self.evaluation_sql = ""
+        self.with_sla = False
 
     async def startup(self) -> None:
         # As many connections as the application's pool may open (pool_size 10 + max_overflow 10).
@@ -242,6 +247,16 @@ class RawTickets:
         row = await self.pool.fetchrow(PRINCIPAL_SQL.format(where="a.email = $1"), self.email)
         if row is None:
             raise RuntimeError(f"no account {self.email}: run bench/fill.py first")
+        # The evaluation reports `within_sla` once tickets have service levels.
+        self.with_sla = bool(
+            await self.pool.fetchval(
+                "SELECT 1 FROM information_schema.columns WHERE table_name = 'tickets' "
+                "AND column_name = 'sla_resolution_met_at'"
+            )
+        )
+        self.evaluation_sql = EVALUATION_SQL.format(
+            within_sla=WITHIN_SLA if self.with_sla else "NULL::boolean"
+        )
         self.fixed = principal_from(row)
         # The key the app signs with: the same precedence as `create_app` (setting, then database).
         self.signing_key = os.environ.get("BLINK_SECRET_KEY") or await self.pool.fetchval(
@@ -357,7 +372,7 @@ class RawTickets:
     async def evaluation(
         self, conn: asyncpg.Connection, principal: Principal, site_id: uuid.UUID | None
     ) -> tuple[int, bytes]:
-        row = await conn.fetchrow(EVALUATION_SQL, principal.id, principal.customer_id, site_id)
+        row = await conn.fetchrow(self.evaluation_sql, principal.id, principal.customer_id, site_id)
         g = row["group_days"]
         if g is None or not row["sites"]:  # not enabled, or no visible site: the app's 404
             return NOT_FOUND
@@ -374,6 +389,7 @@ class RawTickets:
         return 200, dumps({
             "group_days": g,
             "total": row["total"],
+            **({"within_sla": row["within_sla"]} if self.with_sla else {}),
             "median_days": row["median"],
             "buckets": buckets,
             "satisfaction": {"count": row["rated"], "average": None if average is None else float(average)},
