@@ -531,6 +531,7 @@ EXPECTED_SCOPES: dict[str, tuple[str | None, str | None]] = {
     "form-submissions": ("forms:read", "forms:write"),
     "tenants": ("master-data:read", "master-data:write"),
     "ticket-types": ("master-data:read", "master-data:write"),
+    "sla-policies": ("master-data:read", "master-data:write"),
     "employees": ("master-data:read", "master-data:write"),
     "permission-groups": ("master-data:read", "master-data:write"),
     "customers": ("portal:read", "portal:write"),

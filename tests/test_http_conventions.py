@@ -134,6 +134,13 @@ async def _webhook(client, world, ctx):
     return await client.post(f"{API}/webhooks", headers=world.admin.headers, json=body), world.admin.headers
 
 
+async def _sla_policy(client, world, ctx):
+    body = {"tenant_id": str(world.tenant_a.id), "name": "Standard", "resolution_minutes": 480}
+    return await client.post(
+        f"{API}/sla-policies", headers=world.admin.headers, json=body
+    ), world.admin.headers
+
+
 async def _rating(client, world, ctx):
     ticket = await new_ticket(client, world.customer_user_x, world.site_a1, world.type_a)
     r = await client.patch(
@@ -165,6 +172,7 @@ CREATORS: dict[str, Create] = {
     "public_forms_submit": _public_submission,
     "api_tokens_create": _api_token,
     "webhooks_create": _webhook,
+    "sla_policies_create": _sla_policy,
 }
 
 

@@ -864,6 +864,7 @@ async def test_evaluation_buckets_of_seven_days(client, world, database):
     assert await site_evaluation(client, world) == {
         "group_days": 7,
         "total": 4,
+        "within_sla": 0,
         "median_days": 6.5,
         "buckets": [
             {"from_days": 0, "to_days": 6, "count": 2},
@@ -912,6 +913,7 @@ async def test_evaluation_group_of_one_day_and_odd_median(client, world, databas
     assert result == {
         "group_days": 1,
         "total": 3,
+        "within_sla": 0,
         "median_days": 2,
         "buckets": [
             {"from_days": 0, "to_days": 0, "count": 1},
@@ -929,6 +931,7 @@ async def test_evaluation_without_closed_tickets_is_empty(client, world):
     assert await site_evaluation(client, world) == {
         "group_days": 7,
         "total": 0,
+        "within_sla": 0,
         "median_days": None,
         "buckets": [],
         "satisfaction": {"count": 0, "average": None},

@@ -70,6 +70,7 @@ async def test_portal_flow(client, world):
     assert r.json() == {
         "group_days": 2,
         "total": 1,
+        "within_sla": 0,
         "median_days": 0.0,
         "buckets": [{"from_days": 0, "to_days": 1, "count": 1}],
         "satisfaction": {"count": 0, "average": None},

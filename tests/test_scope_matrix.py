@@ -114,8 +114,12 @@ SCOPED_FOR_EMPLOYEES = {
     "form-submissions:read",
     "form-submissions:update",
     "tenants:read",
+    "tenants:read_business_days",
+    "tenants:read_business_hours",
     "ticket-types:read",
 }
+# Query parameters a route requires: without them every caller would be told 422, which proves nothing.
+REQUIRED_QUERY = {"tenants:read_business_days": {"from": "2026-12-24", "to": "2027-01-06"}}
 
 
 def expected_status(caller: str, name: str, query: dict[str, str] | None) -> int:
@@ -196,6 +200,9 @@ def bodies(world: World, v: Victim) -> dict[str, list[Call]]:
         ],
         "tenants:create": [Call(json={"name": "Ost", "code": "OST"})],
         "tenants:update": [Call(json={"name": "Gekapert"})],
+        "tenants:update_business_hours": [
+            Call(json={"timezone": "Pacific/Kiritimati", "weekly": {"sun": [["03:00", "04:00"]]}})
+        ],
         "sites:create": [Call(json={"tenant_id": ta, "customer_id": x, "name": "Untergeschoben"})],
         "sites:update": [Call(json={"name": "Gekapert"})],
         "ticket-types:create": [Call(json={"tenant_id": ta, "name": "Untergeschoben"})],
@@ -283,6 +290,10 @@ def bodies(world: World, v: Victim) -> dict[str, list[Call]]:
         ],
         "webhooks:update": [Call(json={"url": "https://93.184.216.34/umgeleitet"})],
         "webhooks:retry_delivery": [Call()],
+        "sla-policies:create": [
+            Call(json={"tenant_id": ta, "name": "Untergeschoben", "resolution_minutes": 1})
+        ],
+        "sla-policies:update": [Call(json={"name": "Gekapert", "resolution_minutes": 1})],
         "webhooks:ping": [Call()],
     }
 
@@ -304,6 +315,20 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         return r.json()
 
     # The company's ERP subscribes to ticket events (a public address literal; no worker runs here).
+    # The contract with customer X promises answers within the hour (its tickets show the policy's id).
+    policy = await ok(
+        await client.post(
+            f"{API}/sla-policies",
+            headers=admin,
+            json={
+                "tenant_id": str(world.tenant_a.id),
+                "name": "VICTIM-SLA-Hansa",
+                "customer_id": str(world.customer_x.id),
+                "first_response_minutes": 60,
+                "resolution_minutes": 480,
+            },
+        )
+    )
     webhook = await ok(
         await client.post(
             f"{API}/webhooks",
@@ -517,6 +542,7 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         "submission_id": [submission["id"], report["id"]],
         "token_id": [api_token["id"]],
         "webhook_id": [webhook["id"]],
+        "policy_id": [policy["id"]],
         "delivery_id": [delivery_id],
         # Public routes are called harmlessly: a documentation asset, a form link that does not exist,
         # a problem type's page.
@@ -627,7 +653,7 @@ def requests_of(app: Any, world: World, v: Victim) -> list[Planned]:
             for values in combinations(names, v.params):
                 url = fill(rc.path, values)
                 for call in calls:
-                    plan.append(Planned(rc.name, method, rc.path, url, call))
+                    plan.append(Planned(rc.name, method, rc.path, url, call, REQUIRED_QUERY.get(rc.name)))
                     if method == "GET" and not names:
                         plan.append(Planned(rc.name, method, rc.path, url, call, victim_query(world)))
     # A new route is only safe once this test knows how to aim it at the victim.

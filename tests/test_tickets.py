@@ -48,6 +48,7 @@ async def test_created_ticket_has_every_documented_field(client, world):
         "title",
         "description",
         "status",
+        "priority",
         "assignee_id",
         "due_date",
         "created_by",
@@ -55,7 +56,9 @@ async def test_created_ticket_has_every_documented_field(client, world):
         "updated_at",
         "closed_at",
         "rating",
+        "sla",
     }
+    assert t["sla"] is None  # no policy
     # The tenant is taken from the site; nobody sends it.
     assert t["tenant_id"] == str(world.tenant_a.id)
     assert t["site_id"] == str(world.site_a1.id)

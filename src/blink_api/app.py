@@ -54,12 +54,15 @@ from blink_api.notifications.delivery import DeliveryWorker
 from blink_api.notifications.router import router as outbox_router
 from blink_api.sites.router import router as sites_router
 from blink_api.system.router import router as system_router
+from blink_api.tenants.business_hours_router import router as business_hours_router
 from blink_api.tenants.router import router as tenants_router
 from blink_api.ticket_types.router import router as ticket_types_router
 from blink_api.tickets.comment_router import router as ticket_comments_router
 from blink_api.tickets.following_router import router as ticket_following_router
 from blink_api.tickets.rating_router import router as ticket_rating_router
 from blink_api.tickets.router import router as tickets_router
+from blink_api.tickets.sla_router import router as sla_policies_router
+from blink_api.tickets.sla_worker import SlaWorker
 from blink_api.webhooks.delivery import WebhookWorker
 from blink_api.webhooks.router import router as webhooks_router
 
@@ -111,6 +114,8 @@ _ROUTERS_BY_TRAFFIC: tuple[tuple[APIRouter, RouteScope | None], ...] = (
     (templates_router, scopes.FORMS),
     (ticket_types_router, scopes.MASTER_DATA),
     (tenants_router, scopes.MASTER_DATA),
+    (business_hours_router, scopes.MASTER_DATA),
+    (sla_policies_router, scopes.MASTER_DATA),
     (customers_router, scopes.PORTAL),
     (customer_users_router, scopes.PORTAL),
     (employees_router, scopes.MASTER_DATA),
@@ -132,6 +137,10 @@ TAGS = [
     {"name": "customer-users", "description": "Customer users and their sites."},
     {"name": "employees", "description": "Employees and their tenants."},
     {"name": "permission-groups", "description": "Permissions of employees."},
+    {
+        "name": "sla-policies",
+        "description": "Service levels: first-response and resolution times per tenant (administrators).",
+    },
     {"name": "tickets", "description": "Tickets, comments, history."},
     {"name": "attachments", "description": "Files on tickets."},
     {"name": "uploads", "description": "Files uploaded before the form or ticket that uses them."},
@@ -302,7 +311,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
         stop = asyncio.Event()
-        worker_task = webhook_task = worker_db = webhook_db = None
+        worker_task = webhook_task = worker_db = webhook_db = sla_task = sla_db = None
         if settings.embedded_worker:
             # Connections of its own: requests exhausting their pool never stop the mail.
             worker_db = DeliveryWorker.database_for(db.url, settings)
@@ -311,6 +320,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             # A task of its own: a slow receiver never holds up the mail.
             webhook_db = WebhookWorker.database_for(db.url, settings)
             webhook_task = asyncio.create_task(WebhookWorker(webhook_db, settings).run(stop))
+            # Service-level recomputations and breaches, on a connection of their own too.
+            sla_db = SlaWorker.database_for(db.url, settings)
+            sla_task = asyncio.create_task(SlaWorker(sla_db, settings).run(stop))
         try:
             yield
         finally:
@@ -319,10 +331,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 await worker_task
             if webhook_task is not None:
                 await webhook_task
+            if sla_task is not None:
+                await sla_task
             if worker_db is not None:
                 await worker_db.dispose()
             if webhook_db is not None:
                 await webhook_db.dispose()
+            if sla_db is not None:
+                await sla_db.dispose()
             await ctx.storage.close()
             if database is None:
                 await db.dispose()

@@ -76,13 +76,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from blink_api.kit.db import resolve_database_url
     from blink_api.notifications.delivery import DeliveryWorker
+    from blink_api.tickets.sla_worker import SlaWorker
+    from blink_api.webhooks import service as webhooks  # listens for the breaches' `ticket.sla_breached`
     from blink_api.webhooks.delivery import WebhookWorker
 
     settings = get_settings()
+    assert webhooks.on_event is not None
 
     async def run() -> None:
         database = DeliveryWorker.database_for(resolve_database_url(settings), settings)
         webhooks_db = WebhookWorker.database_for(resolve_database_url(settings), settings)
+        sla_db = SlaWorker.database_for(resolve_database_url(settings), settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         # Finish the mails in hand on SIGTERM/SIGINT (event-loop signal handlers exist on POSIX only).
@@ -93,10 +97,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
             await asyncio.gather(
                 DeliveryWorker(database, settings).run(stop, poll_seconds=args.poll_seconds),
                 WebhookWorker(webhooks_db, settings).run(stop, poll_seconds=args.poll_seconds),
+                SlaWorker(sla_db, settings).run(stop),
             )
         finally:
             await database.dispose()
             await webhooks_db.dispose()
+            await sla_db.dispose()
 
     asyncio.run(run())
     return 0
@@ -163,7 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--migrate", action="store_true", help="migrate the database first")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("worker", help="deliver queued e-mail and webhooks (when BLINK_EMBEDDED_WORKER=false)")
+    p = sub.add_parser(
+        "worker",
+        help="deliver queued e-mail and webhooks, handle service-level breaches "
+        "(when BLINK_EMBEDDED_WORKER=false)",
+    )
     p.add_argument("--poll-seconds", type=float, default=1.0)
     p.set_defaults(func=cmd_worker)
 

@@ -37,6 +37,8 @@ from blink_api.tickets.repository import RESOLUTION_DAYS, ScopeShape, _scope_con
 TOTALS: dict[str, ColumnElement[Any]] = {
     "total": func.count(),
     "median_days": func.percentile_cont(literal_column("0.5")).within_group(RESOLUTION_DAYS),
+    # Met its resolution target: null (counted as not) for tickets without one.
+    "within_sla": func.count().filter(Ticket.sla_resolution_met_at <= Ticket.sla_resolution_due_at),
 }
 """Figures over all tickets counted, one aggregate over `tickets` (outer-joined with
 `ticket_ratings`) each, by the name of their field in `TicketEvaluation`: a new figure is one more

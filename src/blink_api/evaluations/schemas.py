@@ -38,6 +38,7 @@ class TicketEvaluation(ResponseModel):
                 {
                     "group_days": 7,
                     "total": 23,
+                    "within_sla": 19,
                     "median_days": 4.0,
                     "buckets": [
                         {"from_days": 0, "to_days": 6, "count": 14},
@@ -54,6 +55,10 @@ class TicketEvaluation(ResponseModel):
         description="Width of each bucket in days, as the customer's evaluation settings set it."
     )
     total: int = Field(description="Closed tickets counted, over all buckets.")
+    within_sla: int = Field(
+        description="Those of `total` whose resolution target was met (closed by its due time, "
+        "`sla.resolution`); tickets without a resolution target are not among them."
+    )
     median_days: float | None = Field(
         description="Median resolution time in whole days; null without tickets."
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Union
 
 from pydantic import BaseModel
@@ -50,17 +50,29 @@ class Nested:
         return case((self.present.is_(None), null()), else_=encoded)
 
 
+class Derived:
+    """A field worked out from the row rather than read from one column: `json` is its JSON text as
+    PostgreSQL writes it (null for none), `value` the same value from an ORM object."""
+
+    def __init__(self, json: ColumnElement[str], value: Callable[[Any], Any]) -> None:
+        self.expression = json
+        self.value = value
+
+    def json(self) -> ColumnElement[str]:
+        return self.expression
+
+
 class Projection:
     """The fields of a response body, in the body's order: name → column, or a `Nested` object."""
 
-    def __init__(self, fields: Mapping[str, ColumnField | Nested]) -> None:
+    def __init__(self, fields: Mapping[str, ColumnField | Nested | Derived]) -> None:
         self.fields = dict(fields)
 
     def json(self) -> ColumnElement[str]:
         """The body as JSON text written by PostgreSQL, byte for byte what pydantic writes (`sql_json`)."""
         return json_object(
             {
-                name: JsonText(field.json()) if isinstance(field, Nested) else field
+                name: JsonText(field.json()) if isinstance(field, Nested | Derived) else field
                 for name, field in self.fields.items()
             }
         )
@@ -69,7 +81,9 @@ class Projection:
         """The body's values from an ORM object (nested objects as dicts), for the response model."""
         values: dict[str, Any] = {}
         for name, field in self.fields.items():
-            if isinstance(field, Nested):
+            if isinstance(field, Derived):
+                values[name] = field.value(obj)
+            elif isinstance(field, Nested):
                 related = getattr(obj, field.relationship.key)
                 values[name] = None if related is None else field.projection.values(related)
             else:

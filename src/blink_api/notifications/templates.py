@@ -90,6 +90,10 @@ _TEXTS = {
             "Kundenkommentar zu Ticket {number}: {title}",
             "{author} hat über das Kundenportal kommentiert:",
         ),
+        "employee_sla_breached": (
+            "Servicezeit überschritten: Ticket {number}: {title}",
+            "für dieses Ticket ist eine vereinbarte Servicezeit abgelaufen:",
+        ),
         "greeting": "Hallo {name},",
         "ticket": "Ticket",
         "site": "Objekt",
@@ -122,6 +126,10 @@ _TEXTS = {
         "employee_comment": (
             "Customer comment on ticket {number}: {title}",
             "{author} commented in the customer portal:",
+        ),
+        "employee_sla_breached": (
+            "Service level breached: ticket {number}: {title}",
+            "a service-level target of this ticket has passed unmet:",
         ),
         "greeting": "Hello {name},",
         "ticket": "Ticket",

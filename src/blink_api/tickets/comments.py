@@ -8,14 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from blink_api.identity.principals import Principal, ensure
+from blink_api.identity.principals import EmployeePrincipal, Principal, ensure
 from blink_api.identity.scope import sees_internal_notes
 from blink_api.kit.config import Settings
 from blink_api.kit.errors import NotFound
 from blink_api.kit.pagination import Page, PageParams, paginate
 from blink_api.notifications.events import Event, publish
 from blink_api.tickets import notifications as notify
-from blink_api.tickets import policy
+from blink_api.tickets import policy, sla_service
 from blink_api.tickets import repository as repo
 from blink_api.tickets.models import Ticket, TicketComment
 from blink_api.tickets.schemas import CommentCreate, CommentRead, CommentUpdate
@@ -76,6 +76,13 @@ async def add_comment(
     )
     session.add(comment)
     await session.flush()
+    await sla_service.comment_added(
+        session,
+        ticket,
+        by_employee=isinstance(principal, EmployeePrincipal),
+        internal=body.internal,
+        now=comment.created_at,
+    )
     repo.add_event(
         session,
         ticket.id,

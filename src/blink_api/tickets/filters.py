@@ -11,7 +11,7 @@ import inspect
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Query
 from sqlalchemy import BindParameter, ColumnElement, DateTime, String, Text, Uuid, bindparam, func, or_
@@ -20,10 +20,12 @@ from sqlalchemy.types import TypeEngine
 from blink_api.kit.schema import Instant
 from blink_api.kit.schema import Text as Words
 from blink_api.kit.sql_json import sql_string
+from blink_api.tickets import sla
 from blink_api.tickets.models import Ticket
-from blink_api.tickets.schemas import STATUS_VALUES, Status
+from blink_api.tickets.schemas import PRIORITY_VALUES, STATUS_VALUES, Priority, Status
 
 T = TypeVar("T")
+SlaState = Literal["running", "paused", "met", "breached"]
 
 # The condition on a ticket, given the filter's value as a parameter of the statement and whether the
 # caller sees internal notes (`identity.scope.sees_internal_notes`).
@@ -91,6 +93,13 @@ LIST_FILTERS: Mapping[str, ListFilter] = {
             Query(description=f"Only tickets in this status. {STATUS_VALUES}"),
         ),
         ListFilter(
+            "priority",
+            Priority,
+            String(),
+            lambda priority, _: Ticket.priority == priority,
+            Query(description=f"Only tickets of this priority. {PRIORITY_VALUES}"),
+        ),
+        ListFilter(
             "ticket_type_id",
             uuid.UUID,
             Uuid(),
@@ -121,6 +130,24 @@ LIST_FILTERS: Mapping[str, ListFilter] = {
             DateTime(timezone=True),
             lambda instant, _: Ticket.created_at >= instant,
             Query(description="Created at or after this instant."),
+        ),
+        ListFilter(
+            "sla_state",
+            SlaState,
+            String(),
+            lambda state, _: state == sla.TICKET_STATE,
+            Query(description=sla.TICKET_STATE_DESCRIPTION),
+        ),
+        ListFilter(
+            "sla_due_before",
+            Instant,
+            DateTime(timezone=True),
+            lambda instant, _: Ticket.sla_due_at < instant,
+            Query(
+                description="Only tickets with a service-level target due before this instant that is "
+                "neither met nor paused (its earliest such due time counts): what breaches next, and what "
+                "is breached and still open."
+            ),
         ),
         ListFilter(
             "created_to",

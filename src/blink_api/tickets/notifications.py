@@ -7,6 +7,8 @@ messages, one recipient each, and each recipient at most one per event.
   - its closing by someone else (`status` setting; other status changes are not mailed, as the seed
     has it); the closing mail to the customer user who created the ticket asks for its rating;
   - employees only: new attachments by someone else.
+- A breached service-level target (`tickets.sla_worker`, once per breach) is mailed to the assignee,
+  or without one to the tenant's employees who opted in (`notify_unassigned`); nobody acted.
 - Employees besides: without an assignee, the tenant's employees who opted in (`notify_unassigned`)
   are mailed when a customer user creates a ticket or comments on one.
 Nobody is mailed about their own action, nor about a ticket it no longer sees: every recipient is
@@ -18,6 +20,7 @@ fields customer users see: both read the one allow-list in `tickets.customer_vie
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -226,3 +229,42 @@ async def attachments_added(
     await _send(
         session, settings, ticket, actor, recipients, {False: "employee_attachment"}, "\n".join(filenames)
     )
+
+
+_TARGET_WORDS = {
+    "de": {"first_response": "Erstreaktion", "resolution": "Lösung", "due": "fällig seit"},
+    "en": {"first_response": "First response", "resolution": "Resolution", "due": "due since"},
+}
+
+
+async def sla_breached(
+    session: AsyncSession, settings: Settings, ticket: Ticket, breaches: Sequence[tuple[str, dt.datetime]]
+) -> None:
+    """Each (target, due time) of `breaches` has just passed unmet: one mail to the assignee, or without
+    one to the tenant's opted-in employees, each of whom must still see the ticket."""
+    if ticket.assignee_id is not None:
+        candidates = [ticket.assignee_id]
+    else:
+        candidates = await _opted_in_staff(session, ticket)
+    seen = [p for p in [await following.seeing(session, c, ticket.id) for c in candidates] if p is not None]
+    staff = [p for p in seen if isinstance(p, EmployeePrincipal)]
+    accounts = await _accounts(session, [p.id for p in staff])
+    facts: templates.TicketFacts | None = None
+    for principal in staff:
+        account = accounts.get(principal.id)
+        if account is None or not account.is_active:
+            continue
+        facts = facts or await _facts(session, settings, ticket)
+        words = _TARGET_WORDS.get(account.locale, _TARGET_WORDS["de"])
+        lines = "\n".join(
+            f"{words[target]}: {words['due']} {due.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+            for target, due in breaches
+        )
+        mail = templates.ticket_mail(
+            "employee_sla_breached",
+            locale=account.locale,
+            recipient_name=account.name,
+            facts=facts,
+            text=lines,
+        )
+        await enqueue(session, "employee_sla_breached", account.email, mail)

@@ -38,11 +38,11 @@ from blink_api.identity.principals import CustomerUserPrincipal, EmployeePrincip
 from blink_api.identity.scope import sees_internal_notes, tenant_among
 from blink_api.kit.compiled import DriverRow, DriverStatement, driver_connection
 from blink_api.kit.pagination import PageParams
-from blink_api.kit.projection import Nested, Projection
+from blink_api.kit.projection import Derived, Nested, Projection
 from blink_api.sites.repository import site_by_id
 from blink_api.tenants.models import Tenant
 from blink_api.ticket_types.models import TicketType
-from blink_api.tickets import sorting
+from blink_api.tickets import sla, sorting
 from blink_api.tickets.filters import LIST_FILTERS
 from blink_api.tickets.models import Ticket, TicketComment, TicketEvent, TicketRating
 from blink_api.tickets.schemas import TicketRead
@@ -132,6 +132,7 @@ TICKET_READ = Projection(
         "title": Ticket.title,
         "description": Ticket.description,
         "status": Ticket.status,
+        "priority": Ticket.priority,
         "assignee_id": Ticket.assignee_id,
         "due_date": Ticket.due_date,
         "created_by": Nested(
@@ -149,6 +150,7 @@ TICKET_READ = Projection(
             },
             present=TicketRating.ticket_id,
         ),
+        "sla": Derived(sla.SLA_JSON, sla.sla_value),
     }
 )
 """`TicketRead`, field by field: the list's items are written from it by PostgreSQL, the single ticket
@@ -235,13 +237,13 @@ def ticket_export_select(
     shape: ScopeShape, filters: frozenset[str], sort: TicketSort = DEFAULT_SORT
 ) -> Select[Any]:
     """The export's rows in the order `sort` (as the list's), their cells in the order of
-    `tickets.service.CSV_COLUMNS` without `priority` (tickets have none yet): names of the site, type
-    and assignee instead of their ids."""
+    `tickets.service.CSV_COLUMNS`: names of the site, type and assignee instead of their ids."""
     return (
         select(
             Ticket.number,
             Ticket.title,
             Ticket.status,
+            Ticket.priority,
             Site.name.label("site"),
             TicketType.name.label("ticket_type"),
             _assignees.c.name.label("assignee"),

@@ -12,13 +12,17 @@ from pydantic_core import PydanticCustomError
 
 from blink_api.kit.schema import Day, Id, LongText, RequestModel, ResponseModel, trimmed
 
-Status = Literal["open", "in_progress", "closed"]
+Status = Literal["open", "in_progress", "waiting", "closed"]
+Priority = Literal["low", "normal", "high", "urgent"]
 Title = trimmed(min_length=1, max_length=300)
 Body = trimmed(min_length=1, max_length=20_000)
 
 STATUS_VALUES = (
-    "`open`: reported, nobody works on it yet; `in_progress`: being worked on; "
-    "`closed`: done (`closed_at` says when)."
+    "`open`: reported, nobody works on it yet; `in_progress`: being worked on; `waiting`: waiting on "
+    "the customer (service-level clocks pause); `closed`: done (`closed_at` says when)."
+)
+PRIORITY_VALUES = (
+    "`low`: when there is time; `normal`: the usual; `high`: before the usual work; `urgent`: at once."
 )
 
 # The ids and times the examples share, so that they tell one story.
@@ -48,7 +52,7 @@ class Creator(ResponseModel):
 
 class TicketCreate(RequestModel):
     """A ticket to report at a site. Customer users may only send `site_id`, `ticket_type_id`,
-    `title` and `description`."""
+    `title`, `description` and `priority`."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -59,6 +63,7 @@ class TicketCreate(RequestModel):
                     "title": "Fenster im 3. OG verschmutzt",
                     "description": "Die Fenster im Treppenhaus, 3. OG Nordseite, sind seit dem Sturm stark "
                     "verschmutzt.",
+                    "priority": "high",
                     "due_date": "2026-12-04",
                     "assignee_id": _EMPLOYEE_ID,
                     "status": "open",
@@ -75,6 +80,11 @@ class TicketCreate(RequestModel):
     title: Title = Field(description="A short summary, 1 to 300 characters (white space around it dropped).")
     description: LongText | None = Field(
         default=None, description="What happened, in as much detail as helps."
+    )
+    priority: Priority | None = Field(
+        default=None,
+        description="How urgent it is; `normal` when left out. Customer users choose it here and cannot "
+        f"change it later. {PRIORITY_VALUES}",
     )
     due_date: Day | None = Field(default=None, description="When it must be done. Employees only.")
     assignee_id: Id | None = Field(
@@ -93,7 +103,12 @@ class TicketUpdate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"status": "in_progress", "assignee_id": _EMPLOYEE_ID, "due_date": "2026-12-04"},
+                {
+                    "status": "in_progress",
+                    "priority": "urgent",
+                    "assignee_id": _EMPLOYEE_ID,
+                    "due_date": "2026-12-04",
+                },
                 {"title": "Fenster im 3. OG und 4. OG verschmutzt"},
             ]
         }
@@ -104,6 +119,11 @@ class TicketUpdate(RequestModel):
     status: Status = Field(
         default=None,
         description=f"Employees only. Closing sets `closed_at`, reopening clears it. {STATUS_VALUES}",
+    )
+    priority: Priority = Field(
+        default=None,
+        description="Employees only (customer users choose it when they report the ticket). "
+        + PRIORITY_VALUES,
     )
     assignee_id: Id | None = Field(
         default=None, description="Employees only; an employee serving the tenant, `null` for nobody."
@@ -176,6 +196,68 @@ class RatingRead(ResponseModel):
     created_at: dt.datetime = Field(description="When the ticket was rated.")
 
 
+SLA_TARGET_STATES = (
+    "`running`: the clock runs and the due time lies ahead; `paused`: the ticket is `waiting` on the "
+    "customer, the resolution clock stands still (leaving `waiting` moves `due_at` by the paused business "
+    "time); `met`: met by its due time; `breached`: met late, or its due time passed unmet."
+)
+
+
+class SlaTarget(ResponseModel):
+    """One service-level target of a ticket: when it is due, when it was met, and where it stands now."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"due_at": "2026-11-27T12:14:03.512000Z", "met_at": None, "state": "running"}]
+        }
+    )
+
+    due_at: dt.datetime = Field(
+        description="When the target is due: the policy's business minutes after the ticket was reported, "
+        "moved by paused time and, after a re-opening, counted from it."
+    )
+    met_at: dt.datetime | None = Field(description="When it was met; null while it is not.")
+    state: Literal["running", "paused", "met", "breached"] = Field(
+        description=f"Where it stands now. {SLA_TARGET_STATES}"
+    )
+
+
+class TicketSla(ResponseModel):
+    """The service level a ticket is held to (`/sla-policies`), with its two targets."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "policy_id": "4d9a2c71-8e3b-4f60-a1d5-c7e02b9f3a18",
+                    "first_response": {
+                        "due_at": "2026-11-27T10:14:03.512000Z",
+                        "met_at": "2026-11-27T09:41:25.300000Z",
+                        "state": "met",
+                    },
+                    "resolution": {
+                        "due_at": "2026-11-28T16:14:03.512000Z",
+                        "met_at": None,
+                        "state": "running",
+                    },
+                }
+            ]
+        }
+    )
+
+    policy_id: uuid.UUID | None = Field(
+        description="The policy that applies (`GET /sla-policies/{policy_id}`, administrators); null when it "
+        "was deleted after the ticket was closed."
+    )
+    first_response: SlaTarget | None = Field(
+        description="Met by the first public comment of an employee (or by closing); null when the policy "
+        "sets no first-response time."
+    )
+    resolution: SlaTarget | None = Field(
+        description="Met by closing; null when the policy sets no resolution time."
+    )
+
+
 class TicketRead(ResponseModel):
     """A ticket as the caller may see it."""
 
@@ -192,6 +274,7 @@ class TicketRead(ResponseModel):
                     "description": "Die Fenster im Treppenhaus, 3. OG Nordseite, sind seit dem Sturm stark "
                     "verschmutzt.",
                     "status": "closed",
+                    "priority": "high",
                     "assignee_id": _EMPLOYEE_ID,
                     "due_date": "2026-12-04",
                     "created_by": {"kind": "customer_user", "id": _CUSTOMER_USER_ID, "name": "Petra Lindner"},
@@ -202,6 +285,19 @@ class TicketRead(ResponseModel):
                         "score": 4,
                         "comment": "Schnell erledigt, nur die Fensterbank wurde vergessen.",
                         "created_at": "2026-11-28T16:20:05.114000Z",
+                    },
+                    "sla": {
+                        "policy_id": "4d9a2c71-8e3b-4f60-a1d5-c7e02b9f3a18",
+                        "first_response": {
+                            "due_at": "2026-11-27T10:14:03.512000Z",
+                            "met_at": "2026-11-27T09:41:25.300000Z",
+                            "state": "met",
+                        },
+                        "resolution": {
+                            "due_at": "2026-11-28T16:14:03.512000Z",
+                            "met_at": "2026-11-28T14:02:37.981000Z",
+                            "state": "met",
+                        },
                     },
                 }
             ]
@@ -220,6 +316,7 @@ class TicketRead(ResponseModel):
     title: str = Field(description="A short summary.")
     description: str | None = Field(description="What happened; null when none was given.")
     status: Status = Field(description=STATUS_VALUES)
+    priority: Priority = Field(description=f"How urgent it is. {PRIORITY_VALUES}")
     assignee_id: uuid.UUID | None = Field(description="The employee working on it; null while nobody is.")
     due_date: dt.date | None = Field(
         description="When it must be done (YYYY-MM-DD); null without a due date."
@@ -231,6 +328,11 @@ class TicketRead(ResponseModel):
     rating: RatingRead | None = Field(
         description="How satisfied the customer user who reported it is (`POST /tickets/{ticket_id}/rating`, "
         "once, after closing); null until rated. Reopening the ticket keeps the rating."
+    )
+    sla: TicketSla | None = Field(
+        description="The service level the ticket is held to, the most specific policy of its tenant that "
+        "matches its customer, type and priority; null when none matched (tickets reported before policies "
+        "existed too). Worked out again when type, site or priority change."
     )
 
 
@@ -321,12 +423,15 @@ class HistoryEntry(ResponseModel):
         "note; `attachment_added`, `attachment_deleted`: a file; `attachment_renamed`, "
         "`attachment_replaced`: a file renamed, or its content replaced, by its uploader (both values "
         "hold the file's `id` and what changed: `filename`; for a replacement also `content_type` and "
-        "`size`); `rated`: the reporter rated the closed ticket (`new_value`: `{score, comment}`). More "
-        "kinds may come."
+        "`size`); `rated`: the reporter rated the closed ticket (`new_value`: `{score, comment}`); "
+        "employees only: `sla_applied`: a service-level policy applied at reporting, `sla_recomputed`: the "
+        "policy or due times changed (type, site or priority changed, or in the background after a policy or "
+        "the business hours changed; `new_value.reason` says which), `sla_breached`: a target's due time "
+        "passed unmet (`new_value`: `{target, due_at}`). More kinds may come."
     )
     field: str | None = Field(
-        description="The ticket field changed (`status`, `title`, …), `comment`, `attachment` or "
-        "`rating`; null for `created`."
+        description="The ticket field changed (`status`, `title`, …), `comment`, `attachment`, "
+        "`rating` or `sla`; null for `created`."
     )
     old_value: Any = Field(description="The value before; null when there was none.")
     new_value: Any = Field(description="The value after; null when there is none (a deletion).")

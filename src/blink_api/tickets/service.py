@@ -25,7 +25,7 @@ from blink_api.kit.pagination import Page, PageParams, page_json, page_of, pagin
 from blink_api.kit.storage import Storage
 from blink_api.notifications.events import Event, publish
 from blink_api.ticket_types.models import TicketType
-from blink_api.tickets import customer_view, policy, sorting
+from blink_api.tickets import customer_view, policy, sla_service, sorting
 from blink_api.tickets import notifications as notify
 from blink_api.tickets import repository as repo
 from blink_api.tickets.models import Ticket, TicketEvent
@@ -81,12 +81,12 @@ CSV_COLUMNS = (
 
 # The ticket field each column shows (by name instead of id): all of them are fields every caller
 # who sees the ticket sees, customer users included (`customer_view.TICKET_FIELDS`), so the export
-# holds nothing internal; `resolution_days` is derived from the two timestamps, and `priority` is
-# not a ticket field yet (see `_csv_row`).
+# holds nothing internal; `resolution_days` is derived from the two timestamps.
 _CSV_SOURCES = {
     "number": "number",
     "title": "title",
     "status": "status",
+    "priority": "priority",
     "site": "site_id",
     "ticket_type": "ticket_type_id",
     "assignee": "assignee_id",
@@ -103,14 +103,12 @@ EXPORT_BATCH_ROWS = 2000
 
 def _csv_row(row: Any) -> tuple[Any, ...]:
     """A row of `repo.ticket_export_select` as the export's cells; None is an empty cell."""
-    number, title, status, site, ticket_type, assignee, created_at, closed_at, days = row
+    number, title, status, priority, site, ticket_type, assignee, created_at, closed_at, days = row
     return (
         neutralise(number),
         neutralise(title),
         status,
-        # Tickets have no priority yet: SPEC's column is kept, empty, so that importers configured
-        # for the full column list keep working once priorities exist.
-        None,
+        priority,
         neutralise(site),
         neutralise(ticket_type),
         neutralise(assignee) if assignee is not None else None,
@@ -203,6 +201,7 @@ async def create_ticket(
         title=body.title,
         description=body.description,
         status=status,
+        priority=body.priority or "normal",
         assignee_id=body.assignee_id,
         due_date=body.due_date,
         created_by_id=principal.id,
@@ -211,6 +210,7 @@ async def create_ticket(
     session.add(ticket)
     await session.flush()
     repo.add_event(session, ticket.id, principal.id, "created", public=True, new={"title": ticket.title})
+    await sla_service.ticket_created(session, ticket, principal.id)
     await repo.refresh_search(session, ticket.id)
     await notify.ticket_created(session, settings, ticket, principal)
     await session.flush()
@@ -239,13 +239,13 @@ async def update_ticket(
     settings: Settings,
 ) -> Ticket:
     sent = body.model_dump(exclude_unset=True)
-    ensure(policy.why_not_set_fields(principal, sent))
+    ensure(policy.why_not_change_fields(principal, sent))
     ticket = await get_ticket(session, principal, ticket_id)
     ensure(policy.why_not_edit(principal, ticket))
     expected = parse_if_match(if_match)
     if expected is not None and expected != ticket.version:
         raise PreconditionFailed("The ticket was changed since you read it; reload it and try again.")
-    for field in ("title", "status", "ticket_type_id", "site_id"):
+    for field in ("title", "status", "priority", "ticket_type_id", "site_id"):
         if field in sent and sent[field] is None:
             raise Invalid.at(["body", field], "This field cannot be null.")
     if "site_id" in sent and sent["site_id"] != ticket.site_id:
@@ -265,10 +265,14 @@ async def update_ticket(
         if old != value:
             setattr(ticket, field, value)
             changes[field] = (old, value)
+    now = dt.datetime.now(dt.UTC)
     if "status" in changes:
-        ticket.closed_at = dt.datetime.now(dt.UTC) if ticket.status == "closed" else None
+        ticket.closed_at = now if ticket.status == "closed" else None
     if not changes:
         return ticket
+    await sla_service.ticket_changed(
+        session, ticket, principal.id, set(changes), changes.get("status"), ticket.closed_at or now
+    )
     for field, (old, new) in changes.items():
         repo.add_event(
             session,

@@ -1,0 +1,112 @@
+"""The service-level clocks through a ticket's life: created, changed, answered, recomputed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from blink_api.tickets import repository as repo
+from blink_api.tickets import sla
+from blink_api.tickets.models import Ticket
+from blink_api.tickets.sla_models import SlaPolicy
+
+# Changes of these fields may make another policy the most specific match.
+MATCHED_FIELDS = ("ticket_type_id", "site_id", "priority")
+
+
+async def ticket_created(session: AsyncSession, ticket: Ticket, actor_id: uuid.UUID) -> None:
+    """Gives a new (flushed) ticket the policy that matches it, and its due times from its creation."""
+    policy = await sla.policy_for(session, ticket)
+    if policy is None:
+        return
+    calendar = await sla.calendar_of(session, ticket.tenant_id)
+    sla.start(ticket, policy, calendar, ticket.created_at)
+    if ticket.status != "open":
+        sla.status_changed(
+            ticket, policy.resolution_minutes, "open", ticket.status, calendar, ticket.created_at
+        )
+    repo.add_event(
+        session,
+        ticket.id,
+        actor_id,
+        "sla_applied",
+        field="sla",
+        new=sla.Snapshot.of(ticket).json(),
+        public=False,
+    )
+
+
+async def ticket_changed(
+    session: AsyncSession,
+    ticket: Ticket,
+    actor_id: uuid.UUID,
+    changed: set[str],
+    status: tuple[str, str] | None,
+    now: dt.datetime,
+) -> None:
+    """After a change of `changed` fields (and of the status from, to): the policy matched again when
+    type, site or priority changed (the history says so when that changed anything), then the clocks
+    through the status change."""
+    # The ticket's changes are flushed by the caller, once, where a stale version is caught: nothing here
+    # may flush them early.
+    with session.no_autoflush:
+        await _ticket_changed(session, ticket, actor_id, changed, status, now)
+
+
+async def _ticket_changed(
+    session: AsyncSession,
+    ticket: Ticket,
+    actor_id: uuid.UUID,
+    changed: set[str],
+    status: tuple[str, str] | None,
+    now: dt.datetime,
+) -> None:
+    rematch = bool(changed & set(MATCHED_FIELDS))
+    if not rematch and (status is None or not sla.has_sla(ticket)):
+        return
+    calendar = await sla.calendar_of(session, ticket.tenant_id)
+    policy: SlaPolicy | None
+    if rematch:
+        policy = await sla.policy_for(session, ticket)
+        before = sla.Snapshot.of(ticket)
+        if sla.recompute(ticket, policy, calendar):
+            repo.add_event(
+                session,
+                ticket.id,
+                actor_id,
+                "sla_recomputed",
+                field="sla",
+                old=before.json(),
+                new={
+                    **sla.Snapshot.of(ticket).json(),
+                    "reason": "/".join(sorted(changed & set(MATCHED_FIELDS))),
+                },
+                public=False,
+            )
+    else:
+        policy = await session.get(SlaPolicy, ticket.sla_policy_id) if ticket.sla_policy_id else None
+    if status is not None:
+        minutes = policy.resolution_minutes if policy else None
+        sla.status_changed(ticket, minutes, status[0], status[1], calendar, now)
+
+
+async def comment_added(
+    session: AsyncSession, ticket: Ticket, *, by_employee: bool, internal: bool, now: dt.datetime
+) -> None:
+    """The first public comment of an employee meets the first response. The ticket's fields stay as
+    they were (its version and `updated_at` too): only the clock stops."""
+    if not by_employee or internal or ticket.sla_first_response_due_at is None:
+        return
+    met = await session.scalar(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.sla_first_response_met_at.is_(None))
+        .values(sla_first_response_met_at=now, updated_at=Ticket.updated_at)
+        .returning(Ticket.sla_first_response_met_at)
+        .execution_options(synchronize_session=False)
+    )
+    if met is not None:
+        set_committed_value(ticket, "sla_first_response_met_at", met)

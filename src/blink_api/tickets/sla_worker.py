@@ -1,0 +1,230 @@
+"""The service-level worker: recomputes due times after a policy or calendar change, and handles breaches.
+
+Several workers may run (API processes and `blink-api worker`): a breach is claimed by setting its
+`*_breached_at` in the statement that finds it (rows locked with `SKIP LOCKED`, so two workers take
+different tickets), and the history entry, the mail (outbox) and the webhook delivery are written in
+the same transaction. So each breach is handled exactly once: a worker that dies before committing
+leaves the breach unrecorded for the next round, one that committed has recorded it for everyone.
+The scan reads the partial index on `sla_breach_due_at`, which holds only tickets with a running,
+unrecorded target, so a round costs what it finds, not the number of open tickets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import joinedload, selectinload
+
+from blink_api.customers.models import Site
+from blink_api.kit.config import Settings
+from blink_api.kit.db import Database, database_unavailable
+from blink_api.notifications.events import Event, publish
+from blink_api.tickets import notifications as notify
+from blink_api.tickets import repository as repo
+from blink_api.tickets import sla
+from blink_api.tickets.models import Ticket
+from blink_api.tickets.sla_models import SlaPolicy, SlaRecomputation
+
+log = logging.getLogger(__name__)
+
+BREACH_BATCH = 200
+RECOMPUTE_BATCH = 500
+
+_CLAIM_BREACHES = text(
+    """
+    WITH due AS (
+        SELECT id FROM tickets
+        WHERE sla_breach_due_at <= now()
+        ORDER BY sla_breach_due_at
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE tickets t SET
+        sla_first_response_breached_at = CASE
+            WHEN t.sla_first_response_met_at IS NULL AND t.sla_first_response_breached_at IS NULL
+                 AND t.sla_first_response_due_at <= now() THEN now()
+            ELSE t.sla_first_response_breached_at END,
+        sla_resolution_breached_at = CASE
+            WHEN t.sla_resolution_met_at IS NULL AND t.sla_resolution_paused_at IS NULL
+                 AND t.sla_resolution_breached_at IS NULL AND t.sla_resolution_due_at <= now() THEN now()
+            ELSE t.sla_resolution_breached_at END
+    FROM due
+    WHERE t.id = due.id
+    RETURNING t.id,
+        t.sla_first_response_breached_at = now() AS first_response,
+        t.sla_resolution_breached_at = now() AS resolution
+    """
+)
+
+
+async def record_breaches(session: AsyncSession, settings: Settings, limit: int = BREACH_BATCH) -> int:
+    """One round in `session`'s transaction: claims up to `limit` tickets with a target just breached,
+    and for each records it in the history, mails it and sends `ticket.sla_breached`. Returns how many
+    tickets it handled."""
+    claimed = (await session.execute(_CLAIM_BREACHES, {"limit": limit})).all()
+    if not claimed:
+        return 0
+    targets = {row.id: [name for name in sla.TARGETS if getattr(row, name)] for row in claimed}
+    tickets = await session.scalars(
+        select(Ticket)
+        .where(Ticket.id.in_(list(targets)))
+        .options(selectinload(Ticket.created_by), joinedload(Ticket.rating))
+        .order_by(Ticket.id)
+    )
+    for ticket in tickets.unique():
+        breaches = [(name, getattr(ticket, f"sla_{name}_due_at")) for name in targets[ticket.id]]
+        for name, due in breaches:
+            repo.add_event(
+                session,
+                ticket.id,
+                None,
+                "sla_breached",
+                field="sla",
+                new={"target": name, "due_at": sla.iso(due)},
+                public=False,
+            )
+        await notify.sla_breached(session, settings, ticket, breaches)
+        await publish(session, Event("ticket.sla_breached", ticket.site_id, ticket))
+    await session.flush()
+    return len(claimed)
+
+
+async def recompute_next_tenant(session: AsyncSession) -> uuid.UUID | None:
+    """One tenant whose policies or business hours changed: every open ticket gets the policy that
+    matches it best and its due times again (met targets stay); each ticket whose service level changed
+    says so in its history. Returns the tenant, or None when no recomputation was asked for."""
+    first = (
+        await session.execute(
+            select(SlaRecomputation.tenant_id)
+            .order_by(SlaRecomputation.requested_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+    ).first()
+    if first is None:
+        return None
+    tenant_id = first.tenant_id
+    requests = list(
+        await session.scalars(
+            select(SlaRecomputation)
+            .where(SlaRecomputation.tenant_id == tenant_id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    reasons = sorted({r.reason for r in requests})
+    await session.execute(delete(SlaRecomputation).where(SlaRecomputation.id.in_([r.id for r in requests])))
+    policies = list(
+        await session.scalars(
+            select(SlaPolicy)
+            .where(SlaPolicy.tenant_id == tenant_id)
+            .order_by(SlaPolicy.created_at, SlaPolicy.id)
+        )
+    )
+    customers = dict(
+        (await session.execute(select(Site.id, Site.customer_id).where(Site.tenant_id == tenant_id))).all()
+    )
+    calendar = await sla.calendar_of(session, tenant_id)
+    after: uuid.UUID | None = None
+    while True:
+        stmt = (
+            select(Ticket)
+            .where(Ticket.tenant_id == tenant_id, Ticket.status != "closed")
+            .order_by(Ticket.id)
+            .limit(RECOMPUTE_BATCH)
+            .with_for_update()
+        )
+        if after is not None:
+            stmt = stmt.where(Ticket.id > after)
+        batch = list(await session.scalars(stmt))
+        if not batch:
+            break
+        for ticket in batch:
+            policy = best_policy(policies, customers.get(ticket.site_id), ticket)
+            before = sla.Snapshot.of(ticket)
+            if sla.recompute(ticket, policy, calendar):
+                repo.add_event(
+                    session,
+                    ticket.id,
+                    None,
+                    "sla_recomputed",
+                    field="sla",
+                    old=before.json(),
+                    new={**sla.Snapshot.of(ticket).json(), "reason": ", ".join(reasons)},
+                    public=False,
+                )
+        await session.flush()
+        after = batch[-1].id
+        session.expunge_all()
+    return tenant_id
+
+
+def best_policy(policies: list[SlaPolicy], customer_id: Any, ticket: Ticket) -> SlaPolicy | None:
+    """`sla.matching_policy` over policies already read (oldest first)."""
+    best: SlaPolicy | None = None
+    best_score = -1
+    priority = ticket.priority
+    for policy in policies:
+        criteria = (
+            (policy.customer_id, customer_id),
+            (policy.ticket_type_id, ticket.ticket_type_id),
+            (policy.priority, priority),
+        )
+        if any(wanted is not None and wanted != actual for wanted, actual in criteria):
+            continue
+        score = sum(wanted is not None for wanted, _ in criteria)
+        if score > best_score:
+            best, best_score = policy, score
+    return best
+
+
+async def recompute_all(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Every recomputation asked for, each tenant in a transaction of its own."""
+    while True:
+        async with sessions.begin() as session:
+            if await recompute_next_tenant(session) is None:
+                return
+
+
+async def run_round(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> int:
+    """Every recomputation asked for, then breaches until none are left; each tenant and each batch of
+    breaches in a transaction of its own. Returns how many tickets had a breach handled."""
+    await recompute_all(sessions)
+    handled = 0
+    while True:
+        async with sessions.begin() as session:
+            found = await record_breaches(session, settings)
+        handled += found
+        if found < BREACH_BATCH:
+            return handled
+
+
+class SlaWorker:
+    """Runs `run_round` every few seconds until stopped."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
+        self.settings = settings
+
+    @staticmethod
+    def database_for(url: str, settings: Settings) -> Database:
+        return Database.from_settings(url, settings, pool_size=1, max_overflow=1)
+
+    async def run(self, stop: asyncio.Event, poll_seconds: float = 5.0) -> None:
+        log.info("service-level worker started")
+        while not stop.is_set():
+            try:
+                await run_round(self.database.sessionmaker, self.settings)
+            except Exception as exc:
+                if database_unavailable(exc):
+                    log.warning("service-level round skipped: database unavailable (%s)", exc)
+                else:
+                    log.exception("service-level round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+        log.info("service-level worker stopped")
