@@ -278,7 +278,6 @@ async def breach_scan(url: str, rounds: int) -> dict[str, Any]:
 
 async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     url = database_url()
-    migrate(url)
     conn = await asyncpg.connect(url)
     try:
         if not await has_service_levels(conn):
@@ -346,6 +345,7 @@ def main() -> None:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     info = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **machine(), "args": vars(args)}
     print(f"{info['started']}  {info['nproc']} CPUs, load average {info['loadavg_before']}", flush=True)
+    migrate(database_url())  # Alembic runs its own event loop: before ours
     outcome = run_async(benchmark(args))
     info["loadavg_after"] = os.getloadavg()
     info.update(outcome)
