@@ -34,7 +34,15 @@ from typing import Any
 
 import asyncpg
 import loadgen
-from benchlib import DATA_DIR, EMBEDDED_PGDATA, PROJECT_DIR, database_url, is_embedded, run_async
+from benchlib import (
+    DATA_DIR,
+    EMBEDDED_PGDATA,
+    PORTAL_EMAIL,
+    PROJECT_DIR,
+    database_url,
+    is_embedded,
+    run_async,
+)
 from list_tickets import HOST, fetch, login, make_servers, scenarios
 
 # --- explain ------------------------------------------------------------------------------------------
@@ -199,8 +207,12 @@ async def profile(args: argparse.Namespace) -> dict[str, Any]:
         server.start()
     try:
         await asyncio.gather(app.wait_ready(), raw.wait_ready())
-        token = await login(app)
-        path = (await scenarios(app, [raw], token, args.q))[args.scenario]
+        if args.path:  # any request of another account, e.g. the portal user's evaluation
+            token = await login(app, args.email)
+            path = args.path
+        else:
+            token = await login(app)
+            path = (await scenarios(app, [raw], token, args.q))[args.scenario]
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         await loadgen.run(
             HOST, app.port, path, headers, requests=300, concurrency=args.concurrency, max_seconds=60
@@ -283,6 +295,8 @@ def main() -> None:
     parser.add_argument("--q", default="Wasserschaden Keller", help="the full-text search")
     parser.add_argument("--app-variant", help="start the app through bench/app_variants.py (see there)")
     parser.add_argument("--scenario", default="page1", choices=["page1", "page2", "search"])
+    parser.add_argument("--path", help="profile: this request instead of a scenario (as --email)")
+    parser.add_argument("--email", default=PORTAL_EMAIL, help="profile: who sends --path")
     parser.add_argument("--seconds", type=int, default=20, help="profile: how long to record")
     parser.add_argument("--concurrency", type=int, default=10, help="profile: concurrent connections")
     parser.add_argument("--top", type=int, default=50, help="profile: functions to list")

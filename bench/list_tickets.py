@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -314,11 +315,25 @@ async def compare(
     merged: dict[str, Any] = {name: describe(loadgen.merge(rs)) for name, rs in rounds.items()}
     for name in names:
         print(line(f"{label} {name} (all rounds)", merged[name]))
+    for name in names:
+        # The median of the rounds' req/s: one round hit by a neighbour's burst moves it less.
+        merged[name]["rps_rounds"] = [round(r.rps, 1) for r in rounds[name]]
+        merged[name]["rps_median"] = round(statistics.median(r.rps for r in rounds[name]), 1)
     for name in names[1:]:
         rps = merged[name]["rps"]
         ratio = round(merged["app"]["rps"] / rps, 3) if rps else None
         merged[f"ratio_app_{name}"] = ratio
-        print(f"  {label}: app/{name} throughput = {ratio}")
+        # Per round (both servers measured back to back, under about the same background load).
+        per_round = [
+            round(a.rps / b.rps, 3) for a, b in zip(rounds["app"], rounds[name], strict=True) if b.rps
+        ]
+        merged[f"ratio_app_{name}_rounds"] = per_round
+        merged[f"ratio_app_{name}_median"] = round(statistics.median(per_round), 3) if per_round else None
+        print(
+            f"  {label}: app/{name} throughput = {ratio} (all rounds); median of the rounds' ratios "
+            f"{merged[f'ratio_app_{name}_median']} {per_round}; median req/s app "
+            f"{merged['app']['rps_median']} vs {name} {merged[name]['rps_median']}"
+        )
     print(flush=True)
     return merged
 

@@ -29,7 +29,6 @@ import json
 import os
 import statistics
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,6 @@ from list_tickets import (
     make_raw,
     make_servers,
 )
-from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 
 TARGET_LIST_RATIO = 0.6  # the portal list should reach this share of the raw endpoint's throughput
 TARGET_EVALUATION_MS = 50.0  # evaluation of 50 sites, server time
@@ -99,39 +97,18 @@ async def setup(conn: asyncpg.Connection) -> dict[str, Any]:
 # --- the app's SQL, rebuilt from src/ to be timed and explained -----------------------------------------
 
 
-class _Captured(Exception):
-    def __init__(self, stmt: Any) -> None:
-        self.stmt = stmt
-
-
-class _CapturingSession:
-    """Stands in for the AsyncSession: records the statement instead of running it."""
-
-    async def execute(self, stmt: Any, *args: Any, **kwargs: Any) -> Any:
-        raise _Captured(stmt)
-
-
-def positional(stmt: Any) -> tuple[str, list[Any]]:
-    """The statement as asyncpg receives it from SQLAlchemy: `$n` parameters, IN lists expanded."""
-    compiled = stmt.compile(dialect=pg_asyncpg.dialect(), compile_kwargs={"render_postcompile": True})
-    return compiled.string, [compiled.params[name] for name in compiled.positiontup]
-
-
-async def app_evaluation_sql(info: dict[str, Any], site_ids: list[uuid.UUID]) -> tuple[str, list[Any]]:
+def app_evaluation_sql(info: dict[str, Any], one_site: bool) -> tuple[str, list[Any]]:
+    """The evaluation's statement exactly as `evaluations.repository.resolution_buckets` runs it for
+    the portal user: one site (`info["site_id"]`) or all of the user's sites."""
     from blink_api.evaluations import repository as evaluations
+    from blink_api.tickets.repository import ScopeShape
 
-    try:
-        await evaluations.resolution_buckets(
-            _CapturingSession(),  # type: ignore[arg-type]
-            customer_id=info["customer_id"],
-            site_ids=site_ids,
-            group_days=7,
-            closed_from=None,
-            closed_to=None,
-        )
-    except _Captured as captured:
-        return positional(captured.stmt)
-    raise RuntimeError("resolution_buckets ran no statement")
+    statement = evaluations.evaluation_statement(
+        evaluations.EvaluationShape(ScopeShape("customer_user"), one_site, False, False)
+    )
+    params = {"scope_account_id": info["user_id"], "scope_customer_id": info["customer_id"]}
+    params |= {"site_id": info["site_id"]} if one_site else {"customer_id": info["customer_id"]}
+    return statement.sql, statement.arguments(params)
 
 
 def app_list_sql(info: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -236,7 +213,7 @@ async def benchmark(args: argparse.Namespace, plans_file: Path) -> dict[str, Any
             print(f"  {name:<20} {path}")
             await check_same(app, [servers["raw"], servers["raw-auth"]], path, token)
 
-        for concurrency in args.concurrency:
+        for concurrency in args.concurrency if "list" in args.scenarios else []:
             key = f"list page1 c={concurrency}"
             results[key] = await compare(servers, paths["list page1"], headers, concurrency, args, label=key)
 
@@ -244,7 +221,8 @@ async def benchmark(args: argparse.Namespace, plans_file: Path) -> dict[str, Any
         eval_args = argparse.Namespace(**{
             **vars(args), "requests": args.eval_requests, "warmup": args.eval_warmup
         })  # fmt: skip
-        for name in ("evaluation 1 site", "evaluation 50 sites"):
+        chosen = {"evaluation 1 site": "eval1", "evaluation 50 sites": "eval50"}
+        for name in [n for n, scenario in chosen.items() if scenario in args.scenarios]:
             offset = app.log_path.stat().st_size
             results[name] = await compare(servers, paths[name], headers, 1, eval_args, label=f"{name} c=1")
             results[name]["app_server_time"] = app_durations(app.log_path, offset, paths[name])
@@ -258,10 +236,6 @@ async def benchmark(args: argparse.Namespace, plans_file: Path) -> dict[str, Any
     # SQL alone, with the servers stopped so that nothing else competes for the database.
     conn = await asyncpg.connect(url)
     try:
-        site_ids_all = [
-            r["site_id"]
-            for r in await conn.fetch(raw_server.CUSTOMER_SITES, info["user_id"], info["customer_id"])
-        ]
         statements = {
             "app list page1": app_list_sql(info),
             "raw list page1": (
@@ -272,14 +246,14 @@ async def benchmark(args: argparse.Namespace, plans_file: Path) -> dict[str, Any
                 ),
                 [info["user_id"], info["customer_id"], 51],
             ),
-            "app evaluation 1 site": await app_evaluation_sql(info, [info["site_id"]]),
+            "app evaluation 1 site": app_evaluation_sql(info, one_site=True),
             "raw evaluation 1 site": (
-                raw_server.EVALUATION_SQL,
+                raw_server.EVALUATION_SQL.format(within_sla="NULL::boolean"),
                 [info["user_id"], info["customer_id"], info["site_id"]],
             ),
-            "app evaluation 50 sites": await app_evaluation_sql(info, site_ids_all),
+            "app evaluation 50 sites": app_evaluation_sql(info, one_site=False),
             "raw evaluation 50 sites": (
-                raw_server.EVALUATION_SQL,
+                raw_server.EVALUATION_SQL.format(within_sla="NULL::boolean"),
                 [info["user_id"], info["customer_id"], None],
             ),
         }
@@ -307,7 +281,9 @@ def summarize(outcome: dict[str, Any]) -> None:
             f"raw-auth {r['raw-auth']['rps']:7.1f} | p50/p99 ms app {r['app']['p50_ms']:.2f}/"
             f"{r['app']['p99_ms']:.2f}  raw {r['raw']['p50_ms']:.2f}/{r['raw']['p99_ms']:.2f}  "
             f"raw-auth {r['raw-auth']['p50_ms']:.2f}/{r['raw-auth']['p99_ms']:.2f} | app/raw "
-            f"{r['ratio_app_raw']:.2f}  app/raw-auth {r['ratio_app_raw-auth']:.2f}"
+            f"{r['ratio_app_raw']:.2f}  app/raw-auth {r['ratio_app_raw-auth']:.2f} | median of the rounds: "
+            f"req/s app {r['app']['rps_median']}  raw {r['raw']['rps_median']}, app/raw per round "
+            f"{r['ratio_app_raw_median']}"
             + (f" | app server time p50/p99 {app_time['p50_ms']}/{app_time['p99_ms']} ms" if app_time else "")
         )
     for key, r in results.items():
@@ -339,6 +315,12 @@ def main() -> None:
     parser.add_argument("--eval-requests", type=int, default=300, help="measured evaluation requests per run")
     parser.add_argument("--eval-warmup", type=int, default=30, help="unmeasured evaluation requests per run")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="time limit of one run")
+    parser.add_argument(
+        "--scenarios",
+        type=lambda s: s.split(","),
+        default=["list", "eval1", "eval50"],
+        help="comma-separated: list (page 1), eval1 (evaluation of one site), eval50 (of all 50 sites)",
+    )
     parser.add_argument("--app-log-level", default="INFO", help="the app's LOG_LEVEL (INFO: access log)")
     args = parser.parse_args()
     DATA_DIR.mkdir(parents=True, exist_ok=True)

@@ -8,11 +8,12 @@ It answers the same pages as the application for one account, byte for byte:
   (...)` with the employee's tenants; a customer user: a site assigned to the user and of the user's
   own customer, and a ticket type enabled for that customer), the same keyset order and cursor, the
   same optional full-text filter (internal notes searchable by employees only), the creator's kind
-  and name joined in, and the same JSON.
+  and name and the rating joined in, and the same JSON.
 - GET /api/v1/sites/{site_id}/ticket-evaluation and GET /api/v1/ticket-evaluation (customer users):
   the closed tickets of the customer's enabled types on the site or on all the user's sites, bucketed
-  by resolution days, in one statement; 404 where the app answers 404 (site not visible, evaluation
-  not enabled). The `closed_from`/`closed_to` filters are not implemented.
+  by resolution days, with the satisfaction of the rated ones, in one statement; 404 where the app
+  answers 404 (site not visible, evaluation not enabled). The `closed_from`/`closed_to` filters are
+  not implemented.
 
 Two modes:
 
@@ -52,7 +53,9 @@ import uvicorn
 COLUMNS = """
     t.id, t.number, t.tenant_id, t.site_id, t.ticket_type_id, t.title, t.description, t.status,
     t.assignee_id, t.due_date, a.kind AS creator_kind, a.id AS creator_id, a.name AS creator_name,
-    t.created_at, t.updated_at, t.closed_at
+    t.created_at, t.updated_at, t.closed_at,
+    r.ticket_id AS rated_ticket, r.score AS rating_score, r.comment AS rating_comment,
+    r.created_at AS rated_at
 """
 
 # The same columns as the app's principal statement (`identity.repository._principal_statement`),
@@ -80,14 +83,16 @@ CUSTOMER_SITES = """
 ENABLED_TYPES = "SELECT ctt.ticket_type_id FROM customer_ticket_types ctt WHERE ctt.customer_id = $2"
 
 # The evaluation in one statement: visible sites (optionally one), the customer's switch and bucket
-# width, and the closed tickets of enabled types on those sites ($3 = one site id or NULL for all).
+# width, and the closed tickets of enabled types on those sites ($3 = one site id or NULL for all),
+# with their ratings for the satisfaction (count and average to 2 decimals over the rated ones).
 # The resolution days are the app's `greatest(0, floor(epoch(closed_at - created_at) / 86400))::int`.
 EVALUATION_SQL = f"""
     WITH scope AS (
         SELECT site_id FROM ({CUSTOMER_SITES}) v WHERE $3::uuid IS NULL OR v.site_id = $3::uuid
     ), resolved AS (
-        SELECT greatest(0, floor(extract(epoch FROM t.closed_at - t.created_at) / 86400))::int AS days
-        FROM tickets t
+        SELECT greatest(0, floor(extract(epoch FROM t.closed_at - t.created_at) / 86400))::int AS days,
+               r.score, {{within_sla}} AS within_sla
+        FROM tickets t LEFT JOIN ticket_ratings r ON r.ticket_id = t.id
         WHERE t.site_id IN (SELECT site_id FROM scope) AND t.status = 'closed'
           AND t.ticket_type_id IN ({ENABLED_TYPES})
     ), customer AS (
@@ -100,8 +105,13 @@ EVALUATION_SQL = f"""
            (SELECT count(*) FROM resolved) AS total,
            (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY days) FROM resolved) AS median,
            (SELECT array_agg(bucket ORDER BY bucket) FROM buckets) AS bucket_index,
-           (SELECT array_agg(n ORDER BY bucket) FROM buckets) AS bucket_count
+           (SELECT array_agg(n ORDER BY bucket) FROM buckets) AS bucket_count,
+           (SELECT count(score) FROM resolved) AS rated,
+           (SELECT round(avg(score)::numeric, 2) FROM resolved) AS average,
+           (SELECT count(*) FILTER (WHERE within_sla) FROM resolved) AS within_sla
 """
+# With service levels (the columns exist): closed tickets whose resolution target was met in time.
+WITHIN_SLA = "t.sla_resolution_met_at <= t.sla_resolution_due_at"
 
 SITE_EVALUATION = re.compile(r"^/api/v1/sites/([0-9a-fA-F-]{36})/ticket-evaluation$")
 # The app's error bodies are problem documents; only the status matters to the load generator.
@@ -152,6 +162,7 @@ def build_sql(principal: Principal, *, after: bool, search: bool) -> str:
         f"SELECT {COLUMNS} FROM (SELECT t.id FROM tickets t WHERE {' AND '.join(where)} "
         f"ORDER BY t.created_at DESC, t.id DESC LIMIT ${n + 1}) page "
         "JOIN tickets t ON t.id = page.id JOIN accounts a ON a.id = t.created_by_id "
+        "LEFT JOIN ticket_ratings r ON r.ticket_id = t.id "
         "ORDER BY t.created_at DESC, t.id DESC"
     )
 
@@ -202,6 +213,13 @@ def item(row: asyncpg.Record) -> dict[str, Any]:
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
         "closed_at": iso(row["closed_at"]),
+        "rating": None
+        if row["rated_ticket"] is None
+        else {
+            "score": row["rating_score"],
+            "comment": row["rating_comment"],
+            "created_at": iso(row["rated_at"]),
+        },
     }
 
 
@@ -220,6 +238,8 @@ class RawTickets:
         self.fixed: Principal | None = None  # the account served without authentication
         self.signing_key = ""
         self.sql: dict[tuple[str, int, bool, bool], str] = {}
+        self.evaluation_sql = ""
+        self.with_sla = False
 
     async def startup(self) -> None:
         # As many connections as the application's pool may open (pool_size 10 + max_overflow 10).
@@ -227,6 +247,16 @@ class RawTickets:
         row = await self.pool.fetchrow(PRINCIPAL_SQL.format(where="a.email = $1"), self.email)
         if row is None:
             raise RuntimeError(f"no account {self.email}: run bench/fill.py first")
+        # The evaluation reports `within_sla` once tickets have service levels.
+        self.with_sla = bool(
+            await self.pool.fetchval(
+                "SELECT 1 FROM information_schema.columns WHERE table_name = 'tickets' "
+                "AND column_name = 'sla_resolution_met_at'"
+            )
+        )
+        self.evaluation_sql = EVALUATION_SQL.format(
+            within_sla=WITHIN_SLA if self.with_sla else "NULL::boolean"
+        )
         self.fixed = principal_from(row)
         # The key the app signs with: the same precedence as `create_app` (setting, then database).
         self.signing_key = os.environ.get("BLINK_SECRET_KEY") or await self.pool.fetchval(
@@ -342,7 +372,7 @@ class RawTickets:
     async def evaluation(
         self, conn: asyncpg.Connection, principal: Principal, site_id: uuid.UUID | None
     ) -> tuple[int, bytes]:
-        row = await conn.fetchrow(EVALUATION_SQL, principal.id, principal.customer_id, site_id)
+        row = await conn.fetchrow(self.evaluation_sql, principal.id, principal.customer_id, site_id)
         g = row["group_days"]
         if g is None or not row["sites"]:  # not enabled, or no visible site: the app's 404
             return NOT_FOUND
@@ -355,8 +385,15 @@ class RawTickets:
             if counts
             else []
         )
-        median = row["median"]
-        return 200, dumps({"group_days": g, "total": row["total"], "median_days": median, "buckets": buckets})
+        average = row["average"]
+        return 200, dumps({
+            "group_days": g,
+            "total": row["total"],
+            **({"within_sla": row["within_sla"]} if self.with_sla else {}),
+            "median_days": row["median"],
+            "buckets": buckets,
+            "satisfaction": {"count": row["rated"], "average": None if average is None else float(average)},
+        })  # fmt: skip
 
 
 def main() -> None:
