@@ -163,11 +163,16 @@ TAGS = [
 ]
 
 
-def api_router() -> APIRouter:
-    api = APIRouter(prefix=API_PREFIX)
+def include_api(app: FastAPI) -> None:
+    """Every router of the API under `API_PREFIX`, each included into the app itself.
+
+    Not through one router holding them all: FastAPI matches an included router's routes once to
+    choose it and once more to hand the request on, at every level of nesting, so a level holding
+    every route would walk all of them twice on each request before the chosen router's own.
+    """
     for router, scope in _ROUTERS_BY_TRAFFIC:
-        api.include_router(router, dependencies=[] if scope is None else [token_scope(scope)])
-    return api
+        dependencies = [] if scope is None else [token_scope(scope)]
+        app.include_router(router, prefix=API_PREFIX, dependencies=dependencies)
 
 
 def api_routes(app: FastAPI) -> list[RouteContext]:
@@ -359,7 +364,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.metrics = metrics
     install_error_handlers(app)
     app.include_router(system_router)
-    app.include_router(api_router())
+    include_api(app)
     app.add_middleware(NoContentWithoutType)
     # Outermost last: request id and access log, then the body read in full (so no endpoint waits on
     # a client while holding a database connection), then the net for errors no handler knows.

@@ -119,6 +119,9 @@ class DriverStatement:
             yield rows
 
 
+_HELD = "driver_connection"
+
+
 async def driver_connection(session: AsyncSession, *, transaction: bool = False) -> asyncpg.Connection:
     """The asyncpg connection under `session` (checked out from the pool on first use).
 
@@ -126,8 +129,17 @@ async def driver_connection(session: AsyncSession, *, transaction: bool = False)
     session's transaction first (see `DriverStatement` for when a statement runs inside the
     request's transaction); the session's commit or rollback ends it.
     """
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
+    # The session keeps one connection for as long as its transaction lasts (SQLAlchemy's, begun by
+    # `session.connection()`; it ends with the commit or rollback): found once per transaction, not
+    # through two calls into SQLAlchemy's greenlet bridge for every statement of the request.
+    current = session.sync_session.get_transaction()
+    held = session.info.get(_HELD)
+    if held is not None and current is not None and held[0] is current and current.is_active:
+        raw = held[1]
+    else:
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        session.info[_HELD] = (session.sync_session.get_transaction(), raw)
     if transaction or session.info.get(TRANSACTION_POOLER):
         # SQLAlchemy's asyncpg adapter begins its transaction lazily, before its first statement;
         # begin it now, through the adapter, so that its commit and rollback still end it.
