@@ -88,3 +88,26 @@ async def test_statements_are_not_cached_and_their_names_are_unique(pooled: Data
     # The same statement, three times: prepared under a new name each time, never taken from a cache.
     assert len(set(seen)) >= 3
     assert connection._stmt_cache.get_max_size() == 0
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback"])
+async def test_after_a_commit_or_rollback_a_driver_read_never_uses_the_connection_given_back(
+    database_url: str, world: World, end: str
+):
+    db = Database(database_url, pool_size=2, max_overflow=0)
+    try:
+        async with db.sessionmaker() as first:
+            await load_principal_row(first, world.employee_a.id)
+            given_back = await driver_connection(first)
+            await getattr(first, end)()
+            # Another request takes the connection the first one gave back and keeps it in a transaction.
+            async with db.sessionmaker() as second:
+                await second.execute(text("SELECT 1"))
+                assert await driver_connection(second) is given_back
+                row = await load_principal_row(first, world.employee_a.id)
+                assert row is not None and row.email == world.employee_a.email
+                assert await driver_connection(first) is not given_back
+                await second.rollback()
+            await first.commit()
+    finally:
+        await db.dispose()
