@@ -76,6 +76,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from blink_api.kit.db import resolve_database_url
     from blink_api.notifications.delivery import DeliveryWorker
+    from blink_api.schedules.worker import ScheduleWorker
     from blink_api.webhooks.delivery import WebhookWorker
 
     settings = get_settings()
@@ -83,6 +84,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     async def run() -> None:
         database = DeliveryWorker.database_for(resolve_database_url(settings), settings)
         webhooks_db = WebhookWorker.database_for(resolve_database_url(settings), settings)
+        schedules_db = ScheduleWorker.database_for(resolve_database_url(settings), settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         # Finish the mails in hand on SIGTERM/SIGINT (event-loop signal handlers exist on POSIX only).
@@ -93,10 +95,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
             await asyncio.gather(
                 DeliveryWorker(database, settings).run(stop, poll_seconds=args.poll_seconds),
                 WebhookWorker(webhooks_db, settings).run(stop, poll_seconds=args.poll_seconds),
+                ScheduleWorker(schedules_db, settings).run(stop),
             )
         finally:
             await database.dispose()
             await webhooks_db.dispose()
+            await schedules_db.dispose()
 
     asyncio.run(run())
     return 0
@@ -163,7 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--migrate", action="store_true", help="migrate the database first")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("worker", help="deliver queued e-mail and webhooks (when BLINK_EMBEDDED_WORKER=false)")
+    p = sub.add_parser(
+        "worker",
+        help="deliver queued e-mail and webhooks, raise scheduled tickets (when BLINK_EMBEDDED_WORKER=false)",
+    )
     p.add_argument("--poll-seconds", type=float, default=1.0)
     p.set_defaults(func=cmd_worker)
 

@@ -52,6 +52,7 @@ TICKET_FIELDS: frozenset[str] = frozenset(
         "updated_at",
         "closed_at",
         "rating",
+        "schedule_id",
     }
 )
 

@@ -94,6 +94,10 @@ class Ticket(IdMixin, TimestampMixin, Base):
         ForeignKey("accounts.id", ondelete="RESTRICT"), index=True
     )
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The schedule that raised the ticket for one of its dates, if one did.
+    schedule_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("schedules.id", ondelete="SET NULL"), index=True
+    )
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     # Full text in German: title, description and public comments; internal notes apart, for employees only.
     search_public: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True)

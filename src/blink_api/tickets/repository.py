@@ -149,6 +149,7 @@ TICKET_READ = Projection(
             },
             present=TicketRating.ticket_id,
         ),
+        "schedule_id": Ticket.schedule_id,
     }
 )
 """`TicketRead`, field by field: the list's items are written from it by PostgreSQL, the single ticket

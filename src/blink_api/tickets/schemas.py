@@ -203,6 +203,7 @@ class TicketRead(ResponseModel):
                         "comment": "Schnell erledigt, nur die Fensterbank wurde vergessen.",
                         "created_at": "2026-11-28T16:20:05.114000Z",
                     },
+                    "schedule_id": None,
                 }
             ]
         }
@@ -231,6 +232,10 @@ class TicketRead(ResponseModel):
     rating: RatingRead | None = Field(
         description="How satisfied the customer user who reported it is (`POST /tickets/{ticket_id}/rating`, "
         "once, after closing); null until rated. Reopening the ticket keeps the rating."
+    )
+    schedule_id: uuid.UUID | None = Field(
+        description="The schedule that raised the ticket for one of its dates "
+        "(`GET /schedules/{schedule_id}`); null for a ticket raised otherwise."
     )
 
 
