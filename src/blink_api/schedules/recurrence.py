@@ -14,9 +14,13 @@ from dateutil import rrule as rr
 FIRST_DATE = dt.date(2000, 1, 1)
 LAST_DATE = dt.date(2199, 12, 31)
 
+# A rule must fall on a date this soon after it starts: planned work recurs.
+SPARSEST_YEARS = 5
+
 _DATE_FREQUENCIES = {rr.DAILY, rr.WEEKLY, rr.MONTHLY, rr.YEARLY}
 # Rule parts that name times of day: a schedule's occurrences are dates.
 _TIME_PARTS = re.compile(r"(^|;)\s*(BYHOUR|BYMINUTE|BYSECOND)\s*=", re.IGNORECASE)
+_UNTIL_TIME = re.compile(r"UNTIL\s*=\s*\d{8}T", re.IGNORECASE)
 _RULE_TEXT = re.compile(r"[A-Za-z0-9=;,+\-:]+")
 
 
@@ -54,6 +58,8 @@ def parse(rule: str, starts_on: dt.date) -> rr.rrule:
         raise RuleError("A recurrence rule is one line of `NAME=VALUE` parts, e.g. `FREQ=WEEKLY;BYDAY=MO`.")
     if "DTSTART" in text.upper():
         raise RuleError("Leave `DTSTART` out: the schedule starts on `starts_on`.")
+    if _UNTIL_TIME.search(text):
+        raise RuleError("Give `UNTIL` as a date, e.g. `UNTIL=20261231`: a schedule recurs on dates.")
     if _TIME_PARTS.search(text):
         raise RuleError("A schedule recurs on dates: `BYHOUR`, `BYMINUTE` and `BYSECOND` are not allowed.")
     try:
@@ -66,11 +72,63 @@ def parse(rule: str, starts_on: dt.date) -> rr.rrule:
         raise RuleError(
             "`FREQ` must be `DAILY`, `WEEKLY`, `MONTHLY` or `YEARLY`: a schedule recurs on dates."
         )
+    if parsed._interval < 1:
+        raise RuleError("`INTERVAL` must be 1 or more.")
+    horizon = starts_on + dt.timedelta(days=366 * SPARSEST_YEARS)
+    if not dates(parsed, starts_on, horizon):
+        raise RuleError(f"The rule falls on no date within {SPARSEST_YEARS} years of `starts_on`.")
     return parsed
 
 
+class _TooSparse(Exception):
+    """A walk used up the calendar years it was given."""
+
+
+class _Walk(rr.rrule):
+    """A rule that stops after a given number of calendar years.
+
+    When a rule stops matching, dateutil walks on period after period until the year 9999
+    (`FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30` takes it half a minute). It reads `_byweekno` once for
+    every year it enters, so counting those reads bounds the walk to the years asked about.
+    """
+
+    years_left = 10**9  # unbounded while dateutil builds the rule
+
+    @property  # type: ignore[override]
+    def _byweekno(self) -> object:
+        self.years_left -= 1
+        if self.years_left < 0:
+            raise _TooSparse
+        return self.__dict__["_byweekno_value"]
+
+    @_byweekno.setter
+    def _byweekno(self, value: object) -> None:
+        self.__dict__["_byweekno_value"] = value
+
+
 def dates(rule: rr.rrule, first: dt.date, last: dt.date) -> list[dt.date]:
-    """The dates of `rule` from `first` to `last`, both included."""
+    """The dates of `rule` from `first` to `last`, both included. The rule is walked from its start
+    to `last` and no further, whether or not it still matches."""
     if last < first:
         return []
-    return [d.date() for d in rule.between(_midnight(first), _midnight(last), inc=True)]
+    walk = _Walk(
+        freq=rule._freq,
+        dtstart=rule._dtstart,
+        interval=rule._interval,
+        wkst=rule._wkst,
+        count=rule._count,
+        until=rule._until,
+        **rule._original_rule,
+    )
+    walk.years_left = last.year - rule._dtstart.year + 2
+    found = []
+    try:
+        for when in walk:
+            day = when.date()
+            if day > last:
+                break
+            if day >= first:
+                found.append(day)
+    except _TooSparse:
+        pass
+    return found
