@@ -81,7 +81,7 @@ async def test_export_has_spec_columns_names_not_ids_bom_and_umlauts(client, wor
         "number": open_one["number"],
         "title": "Türschließer quietscht",
         "status": "open",
-        "priority": "",  # tickets have no priority yet
+        "priority": "normal",  # the default: nobody chose one
         "site": "Speicherstadt",
         "ticket_type": "Reklamation",
         "assignee": "Erika Employee",  # the name, not the id

@@ -48,6 +48,7 @@ async def test_created_ticket_has_every_documented_field(client, world):
         "title",
         "description",
         "status",
+        "priority",
         "assignee_id",
         "due_date",
         "created_by",

@@ -211,6 +211,7 @@ async def _demo_portal_and_tickets(
             "Eingangstür verschmiert",
             "Fingerabdrücke auf der Glastür im Foyer.",
             "open",
+            "high",
             None,
         ),
         (
@@ -219,11 +220,12 @@ async def _demo_portal_and_tickets(
             "Teeküche 3. OG nachreinigen",
             "Spülbecken und Arbeitsflächen.",
             "in_progress",
+            "normal",
             None,
         ),
-        (customer_user, complaint, "Papierhandtücher leer", "Damen-WC im Erdgeschoss.", "closed", 1),
+        (customer_user, complaint, "Papierhandtücher leer", "Damen-WC im Erdgeschoss.", "closed", "low", 1),
     ]
-    for index, (author, ticket_type, title, description, status, days) in enumerate(demo):
+    for index, (author, ticket_type, title, description, status, priority, days) in enumerate(demo):
         created = now - timedelta(days=5 - index)
         ticket = Ticket(
             tenant_id=site.tenant_id,
@@ -233,6 +235,7 @@ async def _demo_portal_and_tickets(
             title=title,
             description=description,
             status=status,
+            priority=priority,
             created_by_id=author.id,
             assignee_id=mia.id if status != "open" else None,
             created_at=created,

@@ -45,6 +45,7 @@ TICKET_FIELDS: frozenset[str] = frozenset(
         "title",
         "description",
         "status",
+        "priority",
         "assignee_id",
         "due_date",
         "created_by",

@@ -21,7 +21,7 @@ from blink_api.kit.schema import Instant
 from blink_api.kit.schema import Text as Words
 from blink_api.kit.sql_json import sql_string
 from blink_api.tickets.models import Ticket
-from blink_api.tickets.schemas import STATUS_VALUES, Status
+from blink_api.tickets.schemas import PRIORITY_VALUES, STATUS_VALUES, Priority, Status
 
 T = TypeVar("T")
 
@@ -89,6 +89,13 @@ LIST_FILTERS: Mapping[str, ListFilter] = {
             String(),
             lambda status, _: Ticket.status == status,
             Query(description=f"Only tickets in this status. {STATUS_VALUES}"),
+        ),
+        ListFilter(
+            "priority",
+            Priority,
+            String(),
+            lambda priority, _: Ticket.priority == priority,
+            Query(description=f"Only tickets of this priority. {PRIORITY_VALUES}"),
         ),
         ListFilter(
             "ticket_type_id",

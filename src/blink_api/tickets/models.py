@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -32,12 +33,23 @@ DUE_KEY = text(
     "'9999-12-30 23:59:59+00'::timestamptz)"
 )
 
+# The creation time moved by 2,000 years per step of priority (`low` not at all, `urgent` by 6,000):
+# the key of the list's `priority` order, one instant per ticket as every order's cursor holds.
+# Creation times lie before the year 4000, so priorities never overlap, and the largest key stays
+# below the year 9999 that cursors hold.
+PRIORITY_KEY = (
+    "timezone('UTC', timezone('UTC', created_at) + CASE priority WHEN 'low' THEN interval '0 years' "
+    "WHEN 'normal' THEN interval '2000 years' WHEN 'high' THEN interval '4000 years' "
+    "ELSE interval '6000 years' END)"
+)
+
 
 # Which ticket types a customer's users may create and see (the portal's "Tickets" tab).
 class Ticket(IdMixin, TimestampMixin, Base):
     __tablename__ = "tickets"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'in_progress', 'closed')", name="status"),
+        CheckConstraint("status IN ('open', 'in_progress', 'waiting', 'closed')", name="status"),
+        CheckConstraint("priority IN ('low', 'normal', 'high', 'urgent')", name="priority"),
         CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name="closed_at_iff_closed"),
         UniqueConstraint("tenant_id", "number"),
         Index("ix_tickets_tenant_id_created_at", "tenant_id", "created_at", "id"),
@@ -64,6 +76,16 @@ class Ticket(IdMixin, TimestampMixin, Base):
         Index("ix_tickets_tenant_id_due_key", "tenant_id", DUE_KEY, "id"),
         Index("ix_tickets_due_key_id", DUE_KEY, "id"),
         Index("ix_tickets_site_id_due_key", "site_id", DUE_KEY, "id", postgresql_include=["ticket_type_id"]),
+        # The list sorted by priority (either way).
+        Index("ix_tickets_tenant_id_priority_key", "tenant_id", "priority_key", "id"),
+        Index("ix_tickets_priority_key_id", "priority_key", "id"),
+        Index(
+            "ix_tickets_site_id_priority_key",
+            "site_id",
+            "priority_key",
+            "id",
+            postgresql_include=["ticket_type_id"],
+        ),
         Index("ix_tickets_search_public", "search_public", postgresql_using="gin"),
         Index("ix_tickets_search_internal", "search_internal", postgresql_using="gin"),
         # The evaluation reads closed tickets per site without touching the table.
@@ -86,6 +108,10 @@ class Ticket(IdMixin, TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
+    priority: Mapped[str] = mapped_column(String(10), default="normal", server_default="normal")
+    priority_key: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), Computed(PRIORITY_KEY, persisted=True), deferred=True
+    )
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("employees.id", ondelete="RESTRICT"), index=True
     )

@@ -10,13 +10,25 @@ from blink_api.tickets.models import Ticket, TicketComment
 # Fields customer users may never set; the seeds: "Der Kundenbenutzer kann nicht den Status eines
 # Tickets oder den Bearbeiter ändern" (and type, site and due date are the service company's).
 EMPLOYEE_ONLY_FIELDS = ("status", "assignee_id", "ticket_type_id", "site_id", "due_date")
+# The priority is the customer's to choose when reporting (SPEC), the service company's afterwards.
+FIXED_AFTER_CREATION_FOR_CUSTOMERS = ("priority",)
 
 
 def why_not_set_fields(principal: Principal, fields: Iterable[str]) -> str | None:
+    """On a new ticket."""
     if isinstance(principal, CustomerUserPrincipal):
         for field in fields:
             if field in EMPLOYEE_ONLY_FIELDS:
                 return f"Customer users cannot set the field '{field}'."
+    return None
+
+
+def why_not_change_fields(principal: Principal, fields: Iterable[str]) -> str | None:
+    """On an existing ticket."""
+    if isinstance(principal, CustomerUserPrincipal):
+        for field in fields:
+            if field in EMPLOYEE_ONLY_FIELDS or field in FIXED_AFTER_CREATION_FOR_CUSTOMERS:
+                return f"Customer users cannot change the field '{field}'."
     return None
 
 

@@ -132,6 +132,7 @@ TICKET_READ = Projection(
         "title": Ticket.title,
         "description": Ticket.description,
         "status": Ticket.status,
+        "priority": Ticket.priority,
         "assignee_id": Ticket.assignee_id,
         "due_date": Ticket.due_date,
         "created_by": Nested(
@@ -236,13 +237,13 @@ def ticket_export_select(
     shape: ScopeShape, filters: frozenset[str], sort: TicketSort = DEFAULT_SORT
 ) -> Select[Any]:
     """The export's rows in the order `sort` (as the list's), their cells in the order of
-    `tickets.service.CSV_COLUMNS` without `priority` (tickets have none yet): names of the site, type
-    and assignee instead of their ids."""
+    `tickets.service.CSV_COLUMNS`: names of the site, type and assignee instead of their ids."""
     return (
         select(
             Ticket.number,
             Ticket.title,
             Ticket.status,
+            Ticket.priority,
             Site.name.label("site"),
             TicketType.name.label("ticket_type"),
             _assignees.c.name.label("assignee"),

@@ -101,7 +101,7 @@ async def list_tickets(
     With `Accept: text/csv`: every matching ticket (same filters and `sort`, no paging: `limit` and
     `cursor` are ignored) as CSV, streamed, UTF-8 with a byte order mark, header row `number, title, status,
     priority, site, ticket_type, assignee, created_at, closed_at, resolution_days`; site, type and
-    assignee by name; `priority` empty until tickets have one. Text cells that a spreadsheet would
+    assignee by name. Text cells that a spreadsheet would
     take for a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) are prefixed with
     `'`. Any other `Accept` answers JSON."""
     # Decided first, on the header alone: the JSON answer pays one substring search for CSV.

@@ -12,13 +12,17 @@ from pydantic_core import PydanticCustomError
 
 from blink_api.kit.schema import Day, Id, LongText, RequestModel, ResponseModel, trimmed
 
-Status = Literal["open", "in_progress", "closed"]
+Status = Literal["open", "in_progress", "waiting", "closed"]
+Priority = Literal["low", "normal", "high", "urgent"]
 Title = trimmed(min_length=1, max_length=300)
 Body = trimmed(min_length=1, max_length=20_000)
 
 STATUS_VALUES = (
-    "`open`: reported, nobody works on it yet; `in_progress`: being worked on; "
-    "`closed`: done (`closed_at` says when)."
+    "`open`: reported, nobody works on it yet; `in_progress`: being worked on; `waiting`: waiting on "
+    "the customer (service-level clocks pause); `closed`: done (`closed_at` says when)."
+)
+PRIORITY_VALUES = (
+    "`low`: when there is time; `normal`: the usual; `high`: before the usual work; `urgent`: at once."
 )
 
 # The ids and times the examples share, so that they tell one story.
@@ -48,7 +52,7 @@ class Creator(ResponseModel):
 
 class TicketCreate(RequestModel):
     """A ticket to report at a site. Customer users may only send `site_id`, `ticket_type_id`,
-    `title` and `description`."""
+    `title`, `description` and `priority`."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -59,6 +63,7 @@ class TicketCreate(RequestModel):
                     "title": "Fenster im 3. OG verschmutzt",
                     "description": "Die Fenster im Treppenhaus, 3. OG Nordseite, sind seit dem Sturm stark "
                     "verschmutzt.",
+                    "priority": "high",
                     "due_date": "2026-12-04",
                     "assignee_id": _EMPLOYEE_ID,
                     "status": "open",
@@ -75,6 +80,11 @@ class TicketCreate(RequestModel):
     title: Title = Field(description="A short summary, 1 to 300 characters (white space around it dropped).")
     description: LongText | None = Field(
         default=None, description="What happened, in as much detail as helps."
+    )
+    priority: Priority | None = Field(
+        default=None,
+        description="How urgent it is; `normal` when left out. Customer users choose it here and cannot "
+        f"change it later. {PRIORITY_VALUES}",
     )
     due_date: Day | None = Field(default=None, description="When it must be done. Employees only.")
     assignee_id: Id | None = Field(
@@ -93,7 +103,12 @@ class TicketUpdate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"status": "in_progress", "assignee_id": _EMPLOYEE_ID, "due_date": "2026-12-04"},
+                {
+                    "status": "in_progress",
+                    "priority": "urgent",
+                    "assignee_id": _EMPLOYEE_ID,
+                    "due_date": "2026-12-04",
+                },
                 {"title": "Fenster im 3. OG und 4. OG verschmutzt"},
             ]
         }
@@ -104,6 +119,11 @@ class TicketUpdate(RequestModel):
     status: Status = Field(
         default=None,
         description=f"Employees only. Closing sets `closed_at`, reopening clears it. {STATUS_VALUES}",
+    )
+    priority: Priority = Field(
+        default=None,
+        description="Employees only (customer users choose it when they report the ticket). "
+        + PRIORITY_VALUES,
     )
     assignee_id: Id | None = Field(
         default=None, description="Employees only; an employee serving the tenant, `null` for nobody."
@@ -192,6 +212,7 @@ class TicketRead(ResponseModel):
                     "description": "Die Fenster im Treppenhaus, 3. OG Nordseite, sind seit dem Sturm stark "
                     "verschmutzt.",
                     "status": "closed",
+                    "priority": "high",
                     "assignee_id": _EMPLOYEE_ID,
                     "due_date": "2026-12-04",
                     "created_by": {"kind": "customer_user", "id": _CUSTOMER_USER_ID, "name": "Petra Lindner"},
@@ -221,6 +242,7 @@ class TicketRead(ResponseModel):
     title: str = Field(description="A short summary.")
     description: str | None = Field(description="What happened; null when none was given.")
     status: Status = Field(description=STATUS_VALUES)
+    priority: Priority = Field(description=f"How urgent it is. {PRIORITY_VALUES}")
     assignee_id: uuid.UUID | None = Field(description="The employee working on it; null while nobody is.")
     due_date: dt.date | None = Field(
         description="When it must be done (YYYY-MM-DD); null without a due date."

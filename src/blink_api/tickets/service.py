@@ -81,12 +81,12 @@ CSV_COLUMNS = (
 
 # The ticket field each column shows (by name instead of id): all of them are fields every caller
 # who sees the ticket sees, customer users included (`customer_view.TICKET_FIELDS`), so the export
-# holds nothing internal; `resolution_days` is derived from the two timestamps, and `priority` is
-# not a ticket field yet (see `_csv_row`).
+# holds nothing internal; `resolution_days` is derived from the two timestamps.
 _CSV_SOURCES = {
     "number": "number",
     "title": "title",
     "status": "status",
+    "priority": "priority",
     "site": "site_id",
     "ticket_type": "ticket_type_id",
     "assignee": "assignee_id",
@@ -103,14 +103,12 @@ EXPORT_BATCH_ROWS = 2000
 
 def _csv_row(row: Any) -> tuple[Any, ...]:
     """A row of `repo.ticket_export_select` as the export's cells; None is an empty cell."""
-    number, title, status, site, ticket_type, assignee, created_at, closed_at, days = row
+    number, title, status, priority, site, ticket_type, assignee, created_at, closed_at, days = row
     return (
         neutralise(number),
         neutralise(title),
         status,
-        # Tickets have no priority yet: SPEC's column is kept, empty, so that importers configured
-        # for the full column list keep working once priorities exist.
-        None,
+        priority,
         neutralise(site),
         neutralise(ticket_type),
         neutralise(assignee) if assignee is not None else None,
@@ -209,6 +207,7 @@ async def create_ticket(
         title=body.title,
         description=body.description,
         status=status,
+        priority=body.priority or "normal",
         assignee_id=body.assignee_id,
         due_date=body.due_date,
         created_by_id=principal.id,
@@ -246,13 +245,13 @@ async def update_ticket(
     settings: Settings,
 ) -> Ticket:
     sent = body.model_dump(exclude_unset=True)
-    ensure(policy.why_not_set_fields(principal, sent))
+    ensure(policy.why_not_change_fields(principal, sent))
     ticket = await get_ticket(session, principal, ticket_id)
     ensure(policy.why_not_edit(principal, ticket))
     expected = parse_if_match(if_match)
     if expected is not None and expected != ticket.version:
         raise PreconditionFailed("The ticket was changed since you read it; reload it and try again.")
-    for field in ("title", "status", "ticket_type_id", "site_id"):
+    for field in ("title", "status", "priority", "ticket_type_id", "site_id"):
         if field in sent and sent[field] is None:
             raise Invalid.at(["body", field], "This field cannot be null.")
     if "site_id" in sent and sent["site_id"] != ticket.site_id:

@@ -16,14 +16,17 @@ from blink_api.kit.errors import Invalid
 from blink_api.kit.pagination import PageParams
 from blink_api.tickets.models import Ticket
 
-TicketSort = Literal["-created_at", "created_at", "-updated_at", "updated_at", "due_date", "-due_date"]
+TicketSort = Literal[
+    "-created_at", "created_at", "-updated_at", "updated_at", "due_date", "-due_date", "-priority", "priority"
+]
 DEFAULT_SORT: TicketSort = "-created_at"
 
 SORT_DESCRIPTION = (
     "The order of the list (and of the CSV export). `-created_at`: newest first; `created_at`: oldest "
     "first; `-updated_at`: most recently changed first; `updated_at`: longest unchanged first; "
     "`due_date`: soonest due first, tickets without a due date last; `-due_date`: those without a due "
-    "date first, then the latest due. Ties "
+    "date first, then the latest due; `-priority`: `urgent` first, then `high`, `normal` and `low`, "
+    "newest first within a priority; `priority`: `low` first, oldest first within a priority. Ties "
     "are broken by the ticket's id. A `cursor` only continues the order it was handed out for (422 "
     "otherwise). Under `updated_at`, a ticket changed while you page moves in the order: it may be "
     "met twice, or not at all."
@@ -39,6 +42,7 @@ DUE_KEY: ColumnElement[Any] = func.coalesce(
 )
 """The due date as the list orders it: see the migration adding the `due_date` order's indexes."""
 
+
 SORT_KEY = "sort_key"
 """What the list's rows call the value of the order's key (the cursor is made of it and the id)."""
 
@@ -46,7 +50,12 @@ SORT_KEY = "sort_key"
 def sort_key(sort: TicketSort) -> ColumnElement[Any]:
     """The timestamp the order is on."""
     name = sort.removeprefix("-")
-    return DUE_KEY if name == "due_date" else getattr(Ticket, name)
+    if name == "due_date":
+        return DUE_KEY
+    if name == "priority":
+        # Stored with the ticket: its creation time moved by 2,000 years per step of priority.
+        return Ticket.priority_key
+    return getattr(Ticket, name)
 
 
 def _descending(sort: TicketSort) -> bool:
