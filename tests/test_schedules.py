@@ -437,6 +437,7 @@ async def test_tickets_are_raised_lead_days_ahead_with_the_schedules_fields(clie
     assert ticket["title"] == "Objektbegehung" and ticket["description"] == "Rundgang mit Checkliste"
     assert ticket["due_date"] == str(today) and ticket["schedule_id"] == schedule["id"]
     assert ticket["assignee_id"] == str(world.employee_a.id) and ticket["status"] == "open"
+    assert ticket["priority"] == "normal"  # the schedule names none: the tickets' default
     assert ticket["created_by"]["id"] == str(world.admin.id)
     history = (await client.get(f"{API}/tickets/{ticket_id}/history", headers=world.admin.headers)).json()
     scheduled = [e for e in history["items"] if e["event"] == "scheduled"]
@@ -709,3 +710,18 @@ async def test_deleting_a_schedule_keeps_its_tickets(client, world, database, ct
             await s.execute(text("SELECT schedule_id FROM tickets WHERE due_date = :d"), {"d": today})
         ).all()
     assert rows == [(None,)]
+
+
+async def test_the_ticket_takes_the_schedules_priority(client, world, database, ctx):
+    today = berlin_today()
+    schedule = await create(
+        client, world.admin, body(world, rrule="FREQ=DAILY", starts_on=str(today), priority="urgent")
+    )
+    await run_once(database, ctx.settings, now=at_noon(today))
+    async with database.sessionmaker() as s:
+        priorities = (
+            await s.execute(
+                text("SELECT priority FROM tickets WHERE schedule_id = :id"), {"id": schedule["id"]}
+            )
+        ).all()
+    assert priorities == [("urgent",)]

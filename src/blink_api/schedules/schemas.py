@@ -10,8 +10,8 @@ from pydantic import ConfigDict, Field
 
 from blink_api.kit.schema import Day, Id, LongText, Name, RequestModel, ResponseModel, trimmed
 from blink_api.schedules.models import MAX_LEAD_DAYS
+from blink_api.tickets.schemas import PRIORITY_VALUES, Priority
 
-Priority = Literal["low", "normal", "high", "urgent"]
 PlanStatus = Literal["planned", "open", "done", "missed"]
 
 MAX_SITES = 50
@@ -24,10 +24,7 @@ _SITES = f"The sites each occurrence raises a ticket on: 1 to {MAX_SITES} sites 
 _TYPE = "The type of the tickets: a ticket type of the tenant that is not an absence type."
 _TITLE = "The title of each ticket, 1 to 300 characters."
 _DESCRIPTION = "The description of each ticket."
-_PRIORITY = (
-    "The priority of each ticket; `null`: the tickets' default. `low`: when there is time; `normal`: "
-    "the usual; `high`: soon; `urgent`: at once."
-)
+_PRIORITY = f"The priority of each ticket; `null`: the tickets' default (`normal`). {PRIORITY_VALUES}"
 _ASSIGNEE = "The employee each ticket is assigned to: an active employee serving the tenant; `null`: nobody."
 _TEMPLATE = (
     "The inspection form filled in on each ticket: a published, non-public form template about a "

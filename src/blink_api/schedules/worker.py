@@ -88,6 +88,7 @@ async def raise_due(
                     description=schedule.description,
                     due_date=day,
                     assignee_id=assignee,
+                    priority=schedule.priority,  # type: ignore[arg-type]
                 ),
                 settings=settings,
                 schedule_id=schedule.id,
