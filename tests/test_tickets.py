@@ -56,6 +56,7 @@ async def test_created_ticket_has_every_documented_field(client, world):
         "updated_at",
         "closed_at",
         "rating",
+        "schedule_id",
     }
     # The tenant is taken from the site; nobody sends it.
     assert t["tenant_id"] == str(world.tenant_a.id)

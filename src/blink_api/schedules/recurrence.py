@@ -16,6 +16,7 @@ LAST_DATE = dt.date(2199, 12, 31)
 
 # A rule must fall on a date this soon after it starts: planned work recurs.
 SPARSEST_YEARS = 5
+MAX_INTERVAL = 1000
 
 _DATE_FREQUENCIES = {rr.DAILY, rr.WEEKLY, rr.MONTHLY, rr.YEARLY}
 # Rule parts that name times of day: a schedule's occurrences are dates.
@@ -58,6 +59,9 @@ def parse(rule: str, starts_on: dt.date) -> rr.rrule:
         raise RuleError("A recurrence rule is one line of `NAME=VALUE` parts, e.g. `FREQ=WEEKLY;BYDAY=MO`.")
     if "DTSTART" in text.upper():
         raise RuleError("Leave `DTSTART` out: the schedule starts on `starts_on`.")
+    names = [part.split("=", 1)[0].strip().upper() for part in text.split(";")]
+    if len(names) != len(set(names)):
+        raise RuleError("Each part of a recurrence rule may be given once.")
     if _UNTIL_TIME.search(text):
         raise RuleError("Give `UNTIL` as a date, e.g. `UNTIL=20261231`: a schedule recurs on dates.")
     if _TIME_PARTS.search(text):
@@ -72,10 +76,15 @@ def parse(rule: str, starts_on: dt.date) -> rr.rrule:
         raise RuleError(
             "`FREQ` must be `DAILY`, `WEEKLY`, `MONTHLY` or `YEARLY`: a schedule recurs on dates."
         )
-    if parsed._interval < 1:
-        raise RuleError("`INTERVAL` must be 1 or more.")
+    if not 1 <= parsed._interval <= MAX_INTERVAL:
+        raise RuleError(f"`INTERVAL` must lie from 1 to {MAX_INTERVAL}.")
     horizon = starts_on + dt.timedelta(days=366 * SPARSEST_YEARS)
-    if not dates(parsed, starts_on, horizon):
+    try:
+        found = dates(parsed, starts_on, horizon)
+    except (ValueError, IndexError, OverflowError, TypeError):
+        # dateutil accepts some parts it cannot walk, e.g. `BYDAY=+99MO`.
+        raise RuleError("Not a valid RFC 5545 recurrence rule: its dates cannot be worked out.") from None
+    if not found:
         raise RuleError(f"The rule falls on no date within {SPARSEST_YEARS} years of `starts_on`.")
     return parsed
 
