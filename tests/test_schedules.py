@@ -627,6 +627,9 @@ async def test_an_inspection_started_from_a_scheduled_ticket_closes_it_with_its_
     # The customer sees the ticket, reads its PDF and finds the date done in its site's plan.
     cux = world.customer_user_x.headers
     assert (await client.get(f"{API}/tickets/{ticket_id}", headers=cux)).json()["status"] == "closed"
+    seen = (await client.get(f"{API}/tickets/{ticket_id}/history", headers=cux)).json()["items"]
+    assert [e["new_value"] for e in seen if e["event"] == "form_completed"] == [{"id": submission["id"]}]
+    assert not [e for e in seen if e["event"] == "scheduled"]  # the schedule is the company's business
     attachments = (await client.get(f"{API}/tickets/{ticket_id}/attachments", headers=cux)).json()["items"]
     (pdf,) = [a for a in attachments if a["content_type"] == "application/pdf"]
     content = await client.get(f"{API}/attachments/{pdf['id']}/content", headers=cux)
