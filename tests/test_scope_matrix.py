@@ -115,8 +115,12 @@ SCOPED_FOR_EMPLOYEES = {
     "form-submissions:read",
     "form-submissions:update",
     "tenants:read",
+    "tenants:read_business_days",
+    "tenants:read_business_hours",
     "ticket-types:read",
 }
+# Query parameters a route requires: without them every caller would be told 422, which proves nothing.
+REQUIRED_QUERY = {"tenants:read_business_days": {"from": "2026-12-24", "to": "2027-01-06"}}
 
 
 def expected_status(caller: str, name: str, query: dict[str, str] | None) -> int:
@@ -197,6 +201,9 @@ def bodies(world: World, v: Victim) -> dict[str, list[Call]]:
         ],
         "tenants:create": [Call(json={"name": "Ost", "code": "OST"})],
         "tenants:update": [Call(json={"name": "Gekapert"})],
+        "tenants:update_business_hours": [
+            Call(json={"timezone": "Pacific/Kiritimati", "weekly": {"sun": [["03:00", "04:00"]]}})
+        ],
         "sites:create": [Call(json={"tenant_id": ta, "customer_id": x, "name": "Untergeschoben"})],
         "sites:update": [Call(json={"name": "Gekapert"})],
         "ticket-types:create": [Call(json={"tenant_id": ta, "name": "Untergeschoben"})],
@@ -666,7 +673,7 @@ def requests_of(app: Any, world: World, v: Victim) -> list[Planned]:
             for values in combinations(names, v.params):
                 url = fill(rc.path, values)
                 for call in calls:
-                    plan.append(Planned(rc.name, method, rc.path, url, call))
+                    plan.append(Planned(rc.name, method, rc.path, url, call, REQUIRED_QUERY.get(rc.name)))
                     if method == "GET" and not names:
                         plan.append(Planned(rc.name, method, rc.path, url, call, victim_query(world)))
     # A new route is only safe once this test knows how to aim it at the victim.

@@ -57,6 +57,7 @@ from blink_api.schedules.router import router as schedules_router
 from blink_api.schedules.worker import ScheduleWorker
 from blink_api.sites.router import router as sites_router
 from blink_api.system.router import router as system_router
+from blink_api.tenants.business_hours_router import router as business_hours_router
 from blink_api.tenants.router import router as tenants_router
 from blink_api.ticket_types.router import router as ticket_types_router
 from blink_api.tickets.comment_router import router as ticket_comments_router
@@ -115,6 +116,7 @@ _ROUTERS_BY_TRAFFIC: tuple[tuple[APIRouter, RouteScope | None], ...] = (
     (templates_router, scopes.FORMS),
     (ticket_types_router, scopes.MASTER_DATA),
     (tenants_router, scopes.MASTER_DATA),
+    (business_hours_router, scopes.MASTER_DATA),
     (customers_router, scopes.PORTAL),
     (customer_users_router, scopes.PORTAL),
     (employees_router, scopes.MASTER_DATA),

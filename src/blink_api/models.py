@@ -17,7 +17,7 @@ from blink_api.kit.idempotency import IdempotencyKey
 from blink_api.kit.ratelimit import RateLimitState
 from blink_api.notifications.models import OutboxMessage
 from blink_api.schedules.models import Schedule
-from blink_api.tenants.models import Tenant
+from blink_api.tenants.models import BusinessHours, Tenant
 from blink_api.ticket_types.models import TicketType
 from blink_api.tickets.models import Ticket, TicketComment, TicketEvent, TicketFollower, TicketRating
 from blink_api.webhooks.models import Webhook, WebhookDelivery
@@ -27,6 +27,7 @@ __all__ = [
     "AppSecret",
     "Attachment",
     "Base",
+    "BusinessHours",
     "ConfigChange",
     "Customer",
     "CustomerUser",

@@ -8,8 +8,8 @@ from (completing it closes that ticket). Existing tickets and submissions get nu
 no schedule and were started from no ticket.
 
 Revision ID: 5d1f7a3c9e20
-Revises: 5a1e7c3d9b20
-Create Date: 2026-11-30 06:20:00+00:00
+Revises: 7b3e9c1d5f20
+Create Date: 2026-11-30 06:30:00+00:00
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5d1f7a3c9e20"
-down_revision: str | None = "5a1e7c3d9b20"
+down_revision: str | None = "7b3e9c1d5f20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
