@@ -154,7 +154,7 @@ async def build_world(s: AsyncSession, ctx: AppContext) -> World:
     site_a1 = await make_site(s, tenant=tenant_a, customer=customer_x, name="Speicherstadt")
     site_a2 = await make_site(s, tenant=tenant_a, customer=customer_x, name="Altona")
     site_b1 = await make_site(s, tenant=tenant_b, customer=customer_y, name="Schwabing")
-    all_permissions = ["check:templates:manage", "insight:manage"]
+    all_permissions = ["check:templates:manage", "insight:manage", "schedules:manage"]
     return World(
         tenant_a=tenant_a,
         tenant_b=tenant_b,

@@ -534,6 +534,8 @@ EXPECTED_SCOPES: dict[str, tuple[str | None, str | None]] = {
     "sla-policies": ("master-data:read", "master-data:write"),
     "employees": ("master-data:read", "master-data:write"),
     "permission-groups": ("master-data:read", "master-data:write"),
+    # Planning recurring work is master data of the tenant (like its ticket types), not ticket work.
+    "schedules": ("master-data:read", "master-data:write"),
     "customers": ("portal:read", "portal:write"),
     "customer-users": ("portal:read", "portal:write"),
     "outbox": ("webhooks:manage", "webhooks:manage"),

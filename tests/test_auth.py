@@ -26,7 +26,7 @@ from tests.kit import API, assert_problem
 
 TOKEN_URL = f"{API}/auth/token"
 ME_URL = f"{API}/me"
-ALL_PERMISSIONS = ["check:templates:manage", "insight:manage"]
+ALL_PERMISSIONS = ["check:templates:manage", "insight:manage", "schedules:manage"]
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:

@@ -154,6 +154,22 @@ async def _rating(client, world, ctx):
 
 
 # Every operation that answers 201, and how to call it; the caller's headers read what it created.
+async def _schedule(client, world, ctx):
+    body = {
+        "tenant_id": str(world.tenant_a.id),
+        "name": "Objektbegehung",
+        "site_ids": [str(world.site_a1.id)],
+        "ticket_type_id": str(world.type_a.id),
+        "title": "Objektbegehung",
+        "rrule": "FREQ=WEEKLY;BYDAY=MO",
+        "timezone": "Europe/Berlin",
+        "starts_on": "2026-01-05",
+        "lead_days": 0,
+        "active": False,
+    }
+    return await client.post(f"{API}/schedules", headers=world.admin.headers, json=body), world.admin.headers
+
+
 CREATORS: dict[str, Create] = {
     "tickets_create": _ticket,
     "tickets_create_comment": _comment,
@@ -173,6 +189,7 @@ CREATORS: dict[str, Create] = {
     "api_tokens_create": _api_token,
     "webhooks_create": _webhook,
     "sla_policies_create": _sla_policy,
+    "schedules_create": _schedule,
 }
 
 

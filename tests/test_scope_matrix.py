@@ -84,6 +84,7 @@ SCOPED_FOR_EVERYONE = {
     # Customer users read the PDFs of their reports only (employees: of what they see); else 404.
     "form-submissions:pdf",
     "reports:list",
+    "sites:plan",
     "sites:read",
     "sites:ticket_types",
     "tickets:create",  # names a site outside the caller's scope
@@ -295,6 +296,23 @@ def bodies(world: World, v: Victim) -> dict[str, list[Call]]:
         ],
         "sla-policies:update": [Call(json={"name": "Gekapert", "resolution_minutes": 1})],
         "webhooks:ping": [Call()],
+        "schedules:create": [
+            Call(
+                json={
+                    "tenant_id": ta,
+                    "name": "Untergeschoben",
+                    "site_ids": [a1],
+                    "ticket_type_id": type_a,
+                    "title": "Untergeschoben",
+                    "rrule": "FREQ=DAILY",
+                    "timezone": "Europe/Berlin",
+                    "starts_on": "2026-01-01",
+                    "lead_days": 0,
+                    "active": True,
+                }
+            )
+        ],
+        "schedules:update": [Call(json={"title": "Gekapert", "site_ids": [a1]})],
     }
 
 
@@ -502,6 +520,26 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
     assert [r["id"] for r in reports.json()["items"]] == [report["id"]]
     assert (await client.get(f"{API}/form-submissions/{report['id']}/pdf", headers=cux)).status_code == 200
 
+    # Tenant A inspects site A1 every Monday (planned by the administrator).
+    schedule = await ok(
+        await client.post(
+            f"{API}/schedules",
+            headers=admin,
+            json={
+                "tenant_id": str(world.tenant_a.id),
+                "name": "VICTIM-SCHEDULE-4d2a Tresorprüfung",
+                "site_ids": [str(world.site_a1.id)],
+                "ticket_type_id": str(world.type_a.id),
+                "title": "VICTIM-SCHEDULE-TITLE-9b1c",
+                "rrule": "FREQ=WEEKLY;BYDAY=MO",
+                "timezone": "Europe/Berlin",
+                "starts_on": "2026-01-05",
+                "lead_days": 2,
+                "active": True,
+            },
+        )
+    )
+
     # The customer's CAFM holds an API token of the victim's.
     api_token = await ok(
         await client.post(
@@ -544,6 +582,7 @@ async def build_victim(client: httpx.AsyncClient, world: World, session, ctx, da
         "webhook_id": [webhook["id"]],
         "policy_id": [policy["id"]],
         "delivery_id": [delivery_id],
+        "schedule_id": [schedule["id"]],
         # Public routes are called harmlessly: a documentation asset, a form link that does not exist,
         # a problem type's page.
         "filename": ["swagger-ui.css"],

@@ -57,6 +57,7 @@ async def test_created_ticket_has_every_documented_field(client, world):
         "closed_at",
         "rating",
         "sla",
+        "schedule_id",
     }
     assert t["sla"] is None  # no policy
     # The tenant is taken from the site; nobody sends it.

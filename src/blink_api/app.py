@@ -52,6 +52,9 @@ from blink_api.kit.storage import storage_from_settings
 from blink_api.kit.tokens import Tokens
 from blink_api.notifications.delivery import DeliveryWorker
 from blink_api.notifications.router import router as outbox_router
+from blink_api.schedules.router import plan_router
+from blink_api.schedules.router import router as schedules_router
+from blink_api.schedules.worker import ScheduleWorker
 from blink_api.sites.router import router as sites_router
 from blink_api.system.router import router as system_router
 from blink_api.tenants.business_hours_router import router as business_hours_router
@@ -104,6 +107,7 @@ _ROUTERS_BY_TRAFFIC: tuple[tuple[APIRouter, RouteScope | None], ...] = (
     (sites_router, scopes.SITES),
     (documents_router, scopes.TICKETS),
     (reports_router, scopes.TICKETS),
+    (plan_router, scopes.SITES),
     (evaluations_router, scopes.TICKETS),
     (me_router, scopes.SELF),
     (auth_router, None),
@@ -120,6 +124,7 @@ _ROUTERS_BY_TRAFFIC: tuple[tuple[APIRouter, RouteScope | None], ...] = (
     (customer_users_router, scopes.PORTAL),
     (employees_router, scopes.MASTER_DATA),
     (groups_router, scopes.MASTER_DATA),
+    (schedules_router, scopes.MASTER_DATA),
     (api_tokens_router, scopes.PASSWORD_ONLY),
     (webhooks_router, scopes.WEBHOOKS),
     (outbox_router, scopes.WEBHOOKS),
@@ -150,6 +155,7 @@ TAGS = [
     {"name": "form-templates", "description": "Inspection form templates."},
     {"name": "form-submissions", "description": "Filled inspection forms."},
     {"name": "public-forms", "description": "Forms filled through a public link."},
+    {"name": "schedules", "description": "Recurring jobs and inspections that raise tickets on their dates."},
     {
         "name": "webhooks",
         "description": "Signed HTTP calls to other systems when things happen (administrators).",
@@ -317,6 +323,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         gc.set_threshold(20_000, 20, 20)
         stop = asyncio.Event()
         worker_task = webhook_task = worker_db = webhook_db = sla_task = sla_db = None
+        schedule_task = schedule_db = None
         if settings.embedded_worker:
             # Connections of its own: requests exhausting their pool never stop the mail.
             worker_db = DeliveryWorker.database_for(db.url, settings)
@@ -328,6 +335,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             # Service-level recomputations and breaches, on a connection of their own too.
             sla_db = SlaWorker.database_for(db.url, settings)
             sla_task = asyncio.create_task(SlaWorker(sla_db, settings).run(stop))
+            schedule_db = ScheduleWorker.database_for(db.url, settings)
+            schedule_task = asyncio.create_task(ScheduleWorker(schedule_db, settings).run(stop))
         try:
             yield
         finally:
@@ -338,6 +347,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 await webhook_task
             if sla_task is not None:
                 await sla_task
+            if schedule_task is not None:
+                await schedule_task
+            if schedule_db is not None:
+                await schedule_db.dispose()
             if worker_db is not None:
                 await worker_db.dispose()
             if webhook_db is not None:

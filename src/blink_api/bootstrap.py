@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,10 +23,12 @@ from blink_api.identity.models import CustomerUser, Employee, PermissionGroup
 from blink_api.identity.password_policy import why_not_password
 from blink_api.identity.principals import PERMISSIONS
 from blink_api.kit.passwords import Passwords
-from blink_api.tenants.models import Tenant
+from blink_api.schedules.models import Schedule, schedule_sites
+from blink_api.tenants.models import BusinessHours, Tenant
 from blink_api.ticket_types.models import TicketType
 from blink_api.tickets.models import Ticket, TicketComment, TicketFollower, TicketRating
 from blink_api.tickets.repository import next_number, refresh_search
+from blink_api.tickets.sla_models import SlaPolicy
 
 log = logging.getLogger(__name__)
 
@@ -306,6 +309,63 @@ async def _demo_portal_and_tickets(
     )
     await session.flush()
     await _demo_reports_and_training(session, hansa, site, mia, template, now)
+    await _demo_service_levels(session, site, complaint, recleaning, mia, template, now)
+
+
+async def _demo_service_levels(
+    session: AsyncSession,
+    site: Site,
+    complaint: TicketType,
+    recleaning: TicketType,
+    mia: Employee,
+    inspection: FormTemplate,
+    now: datetime,
+) -> None:
+    """Hamburg business hours with its public holidays, a contract's "complaints within 4 business
+    hours", and the inspection every Monday, raised three days ahead (the worker raises the next one
+    as soon as the server runs)."""
+    session.add(
+        BusinessHours(
+            tenant_id=site.tenant_id,
+            timezone="Europe/Berlin",
+            weekly={
+                **{day: [["07:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+                "sat": [["08:00", "12:00"]],
+                "sun": [],
+            },
+            holidays_region="DE-HH",
+            closed_dates=[date(now.year, 12, 24), date(now.year, 12, 31)],
+        )
+    )
+    session.add(
+        SlaPolicy(
+            tenant_id=site.tenant_id,
+            name="Reklamationen",
+            ticket_type_id=complaint.id,
+            first_response_minutes=4 * 60,
+            resolution_minutes=2 * 11 * 60,
+        )
+    )
+    today = now.astimezone(ZoneInfo("Europe/Berlin")).date()
+    schedule = Schedule(
+        tenant_id=site.tenant_id,
+        name="Objektbegehung jeden Montag",
+        ticket_type_id=recleaning.id,
+        title="Objektbegehung",
+        description='Begehung mit dem Formular "Objektbegehung"; das Protokoll schließt das Ticket.',
+        assignee_id=mia.id,
+        form_template_id=inspection.id,
+        rrule="FREQ=WEEKLY;BYDAY=MO",
+        timezone="Europe/Berlin",
+        starts_on=today,
+        lead_days=3,
+        active=True,
+        created_by_id=mia.id,
+        catch_up_from=today,
+    )
+    session.add(schedule)
+    await session.flush()
+    await session.execute(schedule_sites.insert().values(schedule_id=schedule.id, site_id=site.id))
 
 
 async def _demo_reports_and_training(

@@ -76,6 +76,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from blink_api.kit.db import resolve_database_url
     from blink_api.notifications.delivery import DeliveryWorker
+    from blink_api.schedules.worker import ScheduleWorker
     from blink_api.tickets.sla_worker import SlaWorker
     from blink_api.webhooks import service  # noqa: F401 - it listens for `ticket.sla_breached` of breaches
     from blink_api.webhooks.delivery import WebhookWorker
@@ -86,6 +87,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         database = DeliveryWorker.database_for(resolve_database_url(settings), settings)
         webhooks_db = WebhookWorker.database_for(resolve_database_url(settings), settings)
         sla_db = SlaWorker.database_for(resolve_database_url(settings), settings)
+        schedules_db = ScheduleWorker.database_for(resolve_database_url(settings), settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         # Finish the mails in hand on SIGTERM/SIGINT (event-loop signal handlers exist on POSIX only).
@@ -97,11 +99,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
                 DeliveryWorker(database, settings).run(stop, poll_seconds=args.poll_seconds),
                 WebhookWorker(webhooks_db, settings).run(stop, poll_seconds=args.poll_seconds),
                 SlaWorker(sla_db, settings).run(stop),
+                ScheduleWorker(schedules_db, settings).run(stop),
             )
         finally:
             await database.dispose()
             await webhooks_db.dispose()
             await sla_db.dispose()
+            await schedules_db.dispose()
 
     asyncio.run(run())
     return 0
@@ -170,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser(
         "worker",
-        help="deliver queued e-mail and webhooks, handle service-level breaches "
-        "(when BLINK_EMBEDDED_WORKER=false)",
+        help="deliver queued e-mail and webhooks, handle service-level breaches and raise scheduled "
+        "tickets (when BLINK_EMBEDDED_WORKER=false)",
     )
     p.add_argument("--poll-seconds", type=float, default=1.0)
     p.set_defaults(func=cmd_worker)

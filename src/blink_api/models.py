@@ -16,6 +16,7 @@ from blink_api.kit.db import Base
 from blink_api.kit.idempotency import IdempotencyKey
 from blink_api.kit.ratelimit import RateLimitState
 from blink_api.notifications.models import OutboxMessage
+from blink_api.schedules.models import Schedule
 from blink_api.tenants.models import BusinessHours, Tenant
 from blink_api.ticket_types.models import TicketType
 from blink_api.tickets.models import Ticket, TicketComment, TicketEvent, TicketFollower, TicketRating
@@ -42,6 +43,7 @@ __all__ = [
     "PasswordToken",
     "PermissionGroup",
     "RateLimitState",
+    "Schedule",
     "Site",
     "SlaPolicy",
     "SlaRecomputation",

@@ -15,7 +15,8 @@ Locale = Literal["de", "en"]
 
 _PERMISSIONS = (
     "The permissions the group grants its employees. `insight:manage`: configure the customer portal "
-    "(takes effect only for administrators); `check:templates:manage`: create and change form templates."
+    "(takes effect only for administrators); `check:templates:manage`: create and change form templates; "
+    "`schedules:manage`: plan recurring work (schedules) on the sites of the employee's tenants."
 )
 _GROUP_NAME = "The group's name, unique."
 _EMAIL = "The address the employee logs in with and receives mails at; unique among all accounts."

@@ -25,9 +25,10 @@ from blink_api.kit.context import AppContext
 from blink_api.kit.errors import Invalid
 from blink_api.notifications.events import Event, publish
 from blink_api.ticket_types.models import TicketType
+from blink_api.tickets import repository as repo_tickets
 from blink_api.tickets import service as tickets
 from blink_api.tickets.models import Ticket
-from blink_api.tickets.schemas import TicketCreate
+from blink_api.tickets.schemas import TicketCreate, TicketUpdate
 
 
 async def complete(
@@ -84,8 +85,42 @@ async def complete(
     for element, ticket in raised:
         if element.attach_pdf:
             await _attach(ctx, session, principal, ticket.id, name, document)
+    if submission.ticket_id is not None:
+        await _close_inspected(ctx, session, principal, submission, name, document)
     if site is not None:
         await publish(session, Event("form_submission.completed", site.id, submission))
+
+
+async def _close_inspected(
+    ctx: AppContext,
+    session: AsyncSession,
+    principal: EmployeePrincipal,
+    submission: FormSubmission,
+    name: str,
+    document: bytes,
+) -> None:
+    """The inspection a ticket asked for is done: its PDF goes onto the ticket, which is closed, and
+    the ticket's history names the submission that did it. A ticket the filler no longer sees, or
+    closed meanwhile, keeps its state; the PDF is attached to a visible one all the same."""
+    ticket_id = submission.ticket_id
+    assert ticket_id is not None
+    ticket = await repo_tickets.get_visible(session, principal, ticket_id)
+    if ticket is None:
+        return
+    await _attach(ctx, session, principal, ticket_id, name, document)
+    repo_tickets.add_event(
+        session,
+        ticket_id,
+        principal.id,
+        "form_completed",
+        field="form_submission",
+        new={"id": str(submission.id)},
+        public=True,
+    )
+    if ticket.status != "closed":
+        await tickets.update_ticket(
+            session, principal, ticket_id, TicketUpdate(status="closed"), None, settings=ctx.settings
+        )
 
 
 async def store_pdf(ctx: AppContext, submission: FormSubmission, data: bytes) -> None:

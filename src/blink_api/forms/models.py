@@ -111,3 +111,7 @@ class FormSubmission(IdMixin, TimestampMixin, Base):
     pdf_storage_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     pdf_size: Mapped[int | None] = mapped_column(BigInteger)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The ticket the inspection was started from (a scheduled one): completing it closes that ticket.
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), index=True
+    )

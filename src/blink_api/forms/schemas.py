@@ -39,6 +39,7 @@ _TEMPLATE_ID = "c6d83f0a-2e51-4b97-8d4c-91a7e5f2b038"
 _SITE_ID = "7a1d4e93-2c58-4b06-8f3a-e1b9c72d5a40"
 _SUBMISSION_ID = "a8e15c72-4d9b-4f03-b6a1-3c7e9d2f5b84"
 _EMPLOYEE_ID = "e2c71b94-6f3d-4a58-9b20-c4d8a1e57f63"
+_TICKET_ID = "5b9e3d17-8c2a-4f64-a1d0-7e3c9b5f2a86"
 _PHOTO_ID = "4e8a2d61-9c3f-4b57-a0e2-6d1f8b3c7a95"
 
 _ELEMENTS: list[dict[str, Any]] = [
@@ -186,7 +187,8 @@ class SubmissionCreate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"template_id": _TEMPLATE_ID, "site_id": _SITE_ID, "answers": _ANSWERS, "complete": False}
+                {"template_id": _TEMPLATE_ID, "site_id": _SITE_ID, "answers": _ANSWERS, "complete": False},
+                {"template_id": _TEMPLATE_ID, "ticket_id": _TICKET_ID, "answers": _ANSWERS, "complete": True},
             ]
         }
     )
@@ -195,7 +197,14 @@ class SubmissionCreate(RequestModel):
     site_id: Id | None = Field(
         default=None,
         description="The site the form is filled in for, one of the caller's tenants: required for a "
-        "template with `subject` `site`, absent or null for one with `none` (422 otherwise).",
+        "template with `subject` `site` (unless `ticket_id` is given), absent or null for one with `none` "
+        "(422 otherwise).",
+    )
+    ticket_id: Id | None = Field(
+        default=None,
+        description="Instead of `site_id`: the ticket the inspection is done for (a scheduled one), one the "
+        "caller sees that is not closed; the form is filled in on its site, and completing it attaches the "
+        "PDF to the ticket and closes it. Only for templates with `subject` `site`.",
     )
     answers: dict[str, Any] = Field(
         default_factory=dict,
@@ -211,7 +220,8 @@ class SubmissionUpdate(RequestModel):
 
     site_id: Id = Field(
         default=None,
-        description="Another site of the caller's tenants (422 for a template with `subject` `none`).",
+        description="Another site of the caller's tenants (422 for a template with `subject` `none` and for "
+        "a submission started from a ticket).",
     )
     answers: dict[str, Any] = Field(default=None, description="Replaces the answers.")
 
@@ -230,6 +240,7 @@ class SubmissionRead(ResponseModel):
                     "status": "completed",
                     "answers": _ANSWERS,
                     "ticket_ids": ["3f2b8c1e-5d4a-4e7b-9c21-8a6f0d3e4b57"],
+                    "ticket_id": None,
                     "created_by": _EMPLOYEE_ID,
                     "created_at": "2026-11-27T07:55:10.400000Z",
                     "updated_at": "2026-11-27T08:14:03.512000Z",
@@ -254,6 +265,9 @@ class SubmissionRead(ResponseModel):
         description="The answers of the elements shown, keyed by element key (hidden ones are dropped)."
     )
     ticket_ids: list[uuid.UUID] = Field(description="The tickets its completion raised.")
+    ticket_id: uuid.UUID | None = Field(
+        description="The ticket it was started from, which its completion closes; null for none."
+    )
     created_by: uuid.UUID | None = Field(
         description="The employee filling it in; null for a submission through a public link."
     )

@@ -25,6 +25,7 @@ from blink_api.kit.errors import Conflict, Invalid
 from blink_api.kit.pagination import Page, PageParams, paginate
 from blink_api.kit.rows import one_or_404
 from blink_api.sites.service import get_site
+from blink_api.tickets import service as tickets
 
 
 async def _published(
@@ -48,6 +49,7 @@ async def _read_submissions(session: AsyncSession, rows: list[FormSubmission]) -
             status=s.status,  # type: ignore[arg-type]
             answers=s.answers,
             ticket_ids=tickets_of[s.id],
+            ticket_id=s.ticket_id,
             created_by=s.created_by_id,
             created_at=s.created_at,
             updated_at=s.updated_at,
@@ -144,11 +146,32 @@ async def _site_for(
     return await get_site(session, principal, site_id)
 
 
+async def _ticket_site(
+    session: AsyncSession, principal: EmployeePrincipal, template: FormTemplate, body: SubmissionCreate
+) -> tuple[Site, uuid.UUID]:
+    """An inspection started from a ticket is filled in on the ticket's site; the ticket must be one
+    the caller sees (404 otherwise) and still open to be closed by it."""
+    if body.site_id is not None:
+        raise Invalid.at(
+            ["body", "site_id"], "Give `ticket_id` or `site_id`, not both: the ticket names the site."
+        )
+    if template.subject != "site":
+        raise Invalid.at(["body", "ticket_id"], "This form is filled in about no site, so about no ticket.")
+    ticket = await tickets.get_ticket(session, principal, body.ticket_id)  # type: ignore[arg-type]
+    if ticket.status == "closed":
+        raise Invalid.at(["body", "ticket_id"], "The ticket is closed: reopen it to inspect again.")
+    return await get_site(session, principal, ticket.site_id), ticket.id
+
+
 async def create_submission(
     ctx: AppContext, session: AsyncSession, principal: EmployeePrincipal, body: SubmissionCreate
 ) -> FormSubmission:
     template, version = await _published(session, body.template_id)
-    site = await _site_for(session, principal, template, body.site_id)
+    ticket_id = None
+    if body.ticket_id is not None:
+        site, ticket_id = await _ticket_site(session, principal, template, body)
+    else:
+        site = await _site_for(session, principal, template, body.site_id)
     elements = el.parse_elements(version.elements)
     answers = el.check_answers(elements, body.answers, complete=body.complete)
     submission = FormSubmission(
@@ -159,6 +182,7 @@ async def create_submission(
         created_by_id=principal.id,
         status="draft",
         answers=answers,
+        ticket_id=ticket_id,
     )
     session.add(submission)
     await session.flush()
@@ -183,6 +207,10 @@ async def update_submission(
         if sent["site_id"] is not None and submission.subject == "none":
             raise Invalid.at(
                 ["body", "site_id"], "This form is filled in about no site: leave `site_id` out."
+            )
+        if sent["site_id"] is not None and submission.ticket_id is not None:
+            raise Invalid.at(
+                ["body", "site_id"], "This form is filled in for a ticket: its site is the ticket's."
             )
         if sent["site_id"] is not None:
             submission.site_id = (await get_site(session, principal, sent["site_id"])).id

@@ -10,11 +10,13 @@ from typing import Final, Literal, get_args
 from blink_api.kit.errors import Forbidden
 
 # Every permission a permission group can hold; the API refuses any other.
-Permission = Literal["insight:manage", "check:templates:manage"]
+Permission = Literal["insight:manage", "check:templates:manage", "schedules:manage"]
 PERMISSIONS: Final[tuple[Permission, ...]] = get_args(Permission)
 
 INSIGHT_MANAGE: Final[Permission] = "insight:manage"  # configure the customer portal (with is_admin)
 CHECK_TEMPLATES_MANAGE: Final[Permission] = "check:templates:manage"  # create and change form templates
+# plan recurring work on the sites of one's tenants (administrators may without it)
+SCHEDULES_MANAGE: Final[Permission] = "schedules:manage"
 
 # Permissions that take effect only together with `is_admin` (seed: the portal is configured "only by
 # system administrators who have this permission enabled").

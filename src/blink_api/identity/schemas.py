@@ -57,7 +57,8 @@ class Token(BaseModel):
 
 _PERMISSIONS = (
     "`insight:manage`: configure the customer portal (together with `is_admin`); "
-    "`check:templates:manage`: create and change form templates."
+    "`check:templates:manage`: create and change form templates; "
+    "`schedules:manage`: plan recurring work on the sites of one's tenants."
 )
 
 

@@ -33,9 +33,10 @@ SCOPE_DESCRIPTIONS: Final[dict[Scope, str]] = {
     "forms:write": (
         "Create and change form templates and submissions; uploads for them (covers `forms:read`)."
     ),
-    "master-data:read": "Tenants, ticket types, employees, permission groups.",
+    "master-data:read": "Tenants, ticket types, employees, permission groups, schedules.",
     "master-data:write": (
-        "Change tenants, sites, ticket types, employees, permission groups (covers `master-data:read`)."
+        "Change tenants, sites, ticket types, employees, permission groups, schedules "
+        "(covers `master-data:read`)."
     ),
     "portal:read": "Customer portal configuration: customers, customer users, their settings.",
     "portal:write": "Change the customer portal configuration (covers `portal:read`).",

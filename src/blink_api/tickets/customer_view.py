@@ -54,6 +54,7 @@ TICKET_FIELDS: frozenset[str] = frozenset(
         "closed_at",
         "rating",
         "sla",
+        "schedule_id",
     }
 )
 
@@ -82,6 +83,8 @@ HISTORY_EVENTS: dict[str, ShownEvent] = {
     "rated": ShownEvent(frozenset({"rating"})),
     "attachment_renamed": _ATTACHMENT,
     "attachment_replaced": _ATTACHMENT,
+    # An inspection form completed the ticket: its PDF is on the ticket, which the customer sees.
+    "form_completed": ShownEvent(frozenset({"form_submission"})),
 }
 
 # Ticket fields whose values are ids a customer user knows only within its scope, with the statement

@@ -159,6 +159,10 @@ class Ticket(IdMixin, TimestampMixin, Base):
         ForeignKey("accounts.id", ondelete="RESTRICT"), index=True
     )
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The schedule that raised the ticket for one of its dates, if one did.
+    schedule_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("schedules.id", ondelete="SET NULL"), index=True
+    )
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     # Service levels (`tickets.sla`): the policy that applies, and per target its due time, when it was
     # met and when its breach was recorded (once). The resolution clock runs from `anchor` (creation or

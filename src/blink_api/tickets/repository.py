@@ -151,6 +151,7 @@ TICKET_READ = Projection(
             present=TicketRating.ticket_id,
         ),
         "sla": Derived(sla.SLA_JSON, sla.sla_value),
+        "schedule_id": Ticket.schedule_id,
     }
 )
 """`TicketRead`, field by field: the list's items are written from it by PostgreSQL, the single ticket

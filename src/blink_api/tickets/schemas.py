@@ -299,6 +299,7 @@ class TicketRead(ResponseModel):
                             "state": "met",
                         },
                     },
+                    "schedule_id": None,
                 }
             ]
         }
@@ -333,6 +334,10 @@ class TicketRead(ResponseModel):
         description="The service level the ticket is held to, the most specific policy of its tenant that "
         "matches its customer, type and priority; null when none matched (tickets reported before policies "
         "existed too). Worked out again when type, site or priority change."
+    )
+    schedule_id: uuid.UUID | None = Field(
+        description="The schedule that raised the ticket for one of its dates "
+        "(`GET /schedules/{schedule_id}`); null for a ticket raised otherwise."
     )
 
 

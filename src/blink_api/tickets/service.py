@@ -181,8 +181,14 @@ async def _check_assignee(session: AsyncSession, assignee_id: uuid.UUID, tenant_
 
 
 async def create_ticket(
-    session: AsyncSession, principal: Principal, body: TicketCreate, *, settings: Settings
+    session: AsyncSession,
+    principal: Principal,
+    body: TicketCreate,
+    *,
+    settings: Settings,
+    schedule_id: uuid.UUID | None = None,
 ) -> Ticket:
+    """`schedule_id`: the schedule raising the ticket for one of its dates."""
     ensure(
         policy.why_not_set_fields(
             principal, [f for f in ("due_date", "assignee_id", "status") if getattr(body, f) is not None]
@@ -206,6 +212,7 @@ async def create_ticket(
         due_date=body.due_date,
         created_by_id=principal.id,
         closed_at=dt.datetime.now(dt.UTC) if status == "closed" else None,
+        schedule_id=schedule_id,
     )
     session.add(ticket)
     await session.flush()

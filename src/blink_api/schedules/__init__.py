@@ -1,0 +1,1 @@
+"""Schedules: recurring jobs and inspections that raise tickets on their dates."""
