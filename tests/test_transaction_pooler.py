@@ -94,7 +94,7 @@ async def test_statements_are_not_cached_and_their_names_are_unique(pooled: Data
 async def test_after_a_commit_or_rollback_a_driver_read_never_uses_the_connection_given_back(
     database_url: str, world: World, end: str
 ):
-    db = Database(database_url, pool_size=2, max_overflow=0)
+    db = Database(database_url, pool_size=2, max_overflow=0, transaction_pooler=transaction_pooler())
     try:
         async with db.sessionmaker() as first:
             await load_principal_row(first, world.employee_a.id)
