@@ -526,7 +526,10 @@ async def test_the_breach_scan_and_what_breaches_next_read_partial_indexes(datab
                 {"t": uuid.uuid4()},
             )
         )
-        assert "ix_tickets_tenant_id_sla_due_at" in plan, plan
+        # Which of the two sla_due_at indexes the planner takes depends on the table's statistics
+        # at that moment; either one answers without reading the table through.
+        assert "Seq Scan" not in plan, plan
+        assert "ix_tickets_tenant_id_sla_due_at" in plan or "ix_tickets_sla_due_at" in plan, plan
 
 
 # --- Recomputation --------------------------------------------------------------------------------
