@@ -9,7 +9,6 @@ SMTP server is configured.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import uuid
@@ -25,6 +24,7 @@ from sqlalchemy import text
 from blink_api.kit.config import Settings
 from blink_api.kit.db import Database, database_unavailable
 from blink_api.kit.idempotency import forget_expired
+from blink_api.kit.periodic import pause
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +240,5 @@ class DeliveryWorker:
                     log.exception("mail delivery round failed")
                 claimed = 0
             if claimed == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+                await pause(stop, poll_seconds)
         log.info("mail delivery worker stopped")

@@ -12,7 +12,6 @@ missed while no worker ran are caught up by the next round; dates before `catch_
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import uuid
@@ -23,6 +22,7 @@ from blink_api.identity.models import Account
 from blink_api.identity.principals import EmployeePrincipal
 from blink_api.kit.config import Settings
 from blink_api.kit.db import Database, database_unavailable
+from blink_api.kit.periodic import run_every
 from blink_api.schedules import recurrence
 from blink_api.schedules import repository as repo
 from blink_api.schedules.models import Schedule
@@ -135,18 +135,10 @@ class ScheduleWorker:
         """A small pool of the worker's own, with the same timeouts as the request pool."""
         return Database.from_settings(url, settings, pool_size=1, max_overflow=1)
 
+    async def run_round(self) -> None:
+        raised = await run_once(self.database, self.settings)
+        if raised:
+            log.info("schedule worker raised %d tickets", raised)
+
     async def run(self, stop: asyncio.Event, poll_seconds: float = 60.0) -> None:
-        log.info("schedule worker started")
-        while not stop.is_set():
-            try:
-                raised = await run_once(self.database, self.settings)
-                if raised:
-                    log.info("schedule worker raised %d tickets", raised)
-            except Exception as exc:
-                if database_unavailable(exc):
-                    log.warning("schedule round skipped: database unavailable (%s)", exc)
-                else:
-                    log.exception("schedule round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
-        log.info("schedule worker stopped")
+        await run_every(poll_seconds, self.run_round, stop, name="schedule worker")

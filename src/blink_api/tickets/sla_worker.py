@@ -12,7 +12,6 @@ unrecorded target, so a round costs what it finds, not the number of open ticket
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from typing import Any
@@ -23,7 +22,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from blink_api.customers.models import Site
 from blink_api.kit.config import Settings
-from blink_api.kit.db import Database, database_unavailable
+from blink_api.kit.db import Database
+from blink_api.kit.periodic import run_every
 from blink_api.notifications.events import Event, publish
 from blink_api.tickets import notifications as notify
 from blink_api.tickets import repository as repo
@@ -216,15 +216,9 @@ class SlaWorker:
         return Database.from_settings(url, settings, pool_size=1, max_overflow=1)
 
     async def run(self, stop: asyncio.Event, poll_seconds: float = 5.0) -> None:
-        log.info("service-level worker started")
-        while not stop.is_set():
-            try:
-                await run_round(self.database.sessionmaker, self.settings)
-            except Exception as exc:
-                if database_unavailable(exc):
-                    log.warning("service-level round skipped: database unavailable (%s)", exc)
-                else:
-                    log.exception("service-level round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
-        log.info("service-level worker stopped")
+        await run_every(
+            poll_seconds,
+            lambda: run_round(self.database.sessionmaker, self.settings),
+            stop,
+            name="service-level worker",
+        )

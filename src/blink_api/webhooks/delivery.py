@@ -16,7 +16,6 @@ answer fails the delivery (an administrator may retry it).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -31,6 +30,7 @@ from sqlalchemy import text
 from blink_api import __version__
 from blink_api.kit.config import Settings
 from blink_api.kit.db import Database, database_unavailable
+from blink_api.kit.periodic import pause
 from blink_api.webhooks import addresses, signing
 
 log = logging.getLogger(__name__)
@@ -305,8 +305,7 @@ class WebhookWorker:
                     running.add(task)
                     task.add_done_callback(running.discard)
                 if not claimed:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+                    await pause(stop, poll_seconds)
         finally:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
