@@ -266,6 +266,29 @@ async def test_a_ticket_gets_the_most_specific_matching_policy(client, world, po
     assert item["sla"] == hot["sla"]
 
 
+async def test_a_ticket_created_under_a_policy_is_written_once(client, world):
+    await around_the_clock(client, world)
+    await make_policy(client, world, first_response_minutes=30, resolution_minutes=90)
+    r = await client.post(
+        f"{API}/tickets",
+        headers=world.employee_a.headers,
+        json={"site_id": str(world.site_a1.id), "ticket_type_id": str(world.type_a.id), "title": "Neu"},
+    )
+    assert r.status_code == 201, r.text
+    # Version 1 with its targets, like a ticket without a policy: a client that creates and then
+    # changes it with If-Match "1" is not refused for a version it never saw.
+    assert r.headers["etag"] == '"1"'
+    created = parse(r.json()["created_at"])
+    assert parse(r.json()["sla"]["first_response"]["due_at"]) - created == dt.timedelta(minutes=30)
+    changed = await client.patch(
+        f"{API}/tickets/{r.json()['id']}",
+        headers={**world.employee_a.headers, "If-Match": '"1"'},
+        json={"status": "in_progress"},
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.headers["etag"] == '"2"'
+
+
 async def test_ties_go_to_the_oldest_policy(client, world):
     await around_the_clock(client, world)
     older = await make_policy(client, world, resolution_minutes=100, ticket_type_id=str(world.type_a.id))

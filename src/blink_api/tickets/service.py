@@ -214,10 +214,12 @@ async def create_ticket(
         closed_at=dt.datetime.now(dt.UTC) if status == "closed" else None,
         schedule_id=schedule_id,
     )
+    sla_applied = await sla_service.ticket_created(session, ticket)
     session.add(ticket)
     await session.flush()
     repo.add_event(session, ticket.id, principal.id, "created", public=True, new={"title": ticket.title})
-    await sla_service.ticket_created(session, ticket, principal.id)
+    if sla_applied:
+        sla_service.record_applied(session, ticket, principal.id)
     await repo.refresh_search(session, ticket.id)
     await notify.ticket_created(session, settings, ticket, principal)
     await session.flush()

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from blink_api.customers.models import Site
 from blink_api.kit.business_time import Calendar, NoBusinessTime
 from blink_api.kit.sql_json import JsonText, json_object, sql_string
+from blink_api.tenants.business_hours import calendar_for
 from blink_api.tickets.models import Ticket
 from blink_api.tickets.sla_models import SlaPolicy
 
@@ -365,10 +366,4 @@ def status_changed(
 
 
 async def calendar_of(session: AsyncSession, tenant_id: uuid.UUID) -> Calendar:
-    try:
-        from blink_api.tenants.business_hours import calendar_for
-    except ImportError:
-        return Calendar(
-            "Europe/Berlin", {d: [("08:00", "17:00")] for d in ("mon", "tue", "wed", "thu", "fri")}
-        )
     return await calendar_for(session, tenant_id)

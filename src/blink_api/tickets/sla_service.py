@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -18,17 +18,26 @@ from blink_api.tickets.sla_models import SlaPolicy
 MATCHED_FIELDS = ("ticket_type_id", "site_id", "priority")
 
 
-async def ticket_created(session: AsyncSession, ticket: Ticket, actor_id: uuid.UUID) -> None:
-    """Gives a new (flushed) ticket the policy that matches it, and its due times from its creation."""
+async def ticket_created(session: AsyncSession, ticket: Ticket) -> bool:
+    """Gives a new ticket, before it is first written, the policy that matches it and its due times
+    from its creation: the transaction's time, which is what `created_at` would default to. So the
+    ticket is written once and starts at version 1. True when a policy applied; the caller records
+    that (`record_applied`) once the ticket has its id."""
     policy = await sla.policy_for(session, ticket)
     if policy is None:
-        return
+        return False
     calendar = await sla.calendar_of(session, ticket.tenant_id)
+    ticket.created_at = await session.scalar(select(func.now()))
     sla.start(ticket, policy, calendar, ticket.created_at)
     if ticket.status != "open":
         sla.status_changed(
             ticket, policy.resolution_minutes, "open", ticket.status, calendar, ticket.created_at
         )
+    return True
+
+
+def record_applied(session: AsyncSession, ticket: Ticket, actor_id: uuid.UUID) -> None:
+    """The history entry (employees only) of the targets a new ticket was given."""
     repo.add_event(
         session,
         ticket.id,
