@@ -582,6 +582,69 @@ async def test_a_policy_change_recomputes_open_tickets_in_the_background(client,
         assert await s.scalar(select(func.count()).select_from(SlaRecomputation)) == 0
 
 
+async def test_a_recomputation_commits_batch_by_batch_and_a_stopped_one_is_finished_next_round(
+    client, world, database, settings, monkeypatch
+):
+    await around_the_clock(client, world)
+    policy = await make_policy(client, world, resolution_minutes=600)
+    for i in range(5):
+        await new_ticket(client, world.employee_a, world.site_a1, world.type_a, title=f"Fenster {i}")
+    await sla_worker.run_round(database.sessionmaker, settings)
+    r = await client.patch(
+        f"{API}/sla-policies/{policy['id']}", headers=world.admin.headers, json={"resolution_minutes": 60}
+    )
+    assert r.status_code == 200
+
+    async def minutes_by_ticket() -> list[float]:
+        async with database.sessionmaker() as s:
+            rows = await s.execute(
+                select(Ticket.sla_resolution_due_at - Ticket.created_at)
+                .where(Ticket.tenant_id == world.tenant_a.id, Ticket.status != "closed")
+                .order_by(Ticket.id)
+            )
+            return [d.total_seconds() / 60 for (d,) in rows]
+
+    # Two tickets to a transaction; the worker stops (here: fails) on the third ticket.
+    monkeypatch.setattr(sla_worker, "RECOMPUTE_BATCH", 2)
+    recompute, calls = sla_worker.sla.recompute, 0
+
+    def stops_on_the_third(*args: Any) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("worker stopped")
+        return recompute(*args)
+
+    monkeypatch.setattr(sla_worker.sla, "recompute", stops_on_the_third)
+    with pytest.raises(RuntimeError):
+        await sla_worker.recompute_all(database.sessionmaker)
+    done = await minutes_by_ticket()
+    assert len(done) >= 5
+    # The first batch was committed; the rest waits, and so does the request.
+    assert done[:2] == [60, 60] and all(m == 600 for m in done[2:]), done
+    async with database.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(SlaRecomputation)) == 1
+
+    monkeypatch.setattr(sla_worker.sla, "recompute", recompute)
+    await sla_worker.run_round(database.sessionmaker, settings)
+    assert all(m == 60 for m in await minutes_by_ticket())
+    async with database.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(SlaRecomputation)) == 0
+        open_ids = list(
+            await s.scalars(
+                select(Ticket.id).where(Ticket.tenant_id == world.tenant_a.id, Ticket.status != "closed")
+            )
+        )
+    # Passed over twice, each ticket still says it once.
+    for ticket_id in open_ids:
+        said = [
+            e
+            for e in await history(client, world.employee_a, str(ticket_id))
+            if e["event"] == "sla_recomputed"
+        ]
+        assert [e["new_value"]["reason"] for e in said] == ["policy_updated"]
+
+
 async def test_a_calendar_change_recomputes_and_a_deleted_policy_leaves_open_tickets(
     client, world, database, settings
 ):

@@ -48,7 +48,8 @@ class SlaPolicy(IdMixin, TimestampMixin, Base):
 
 class SlaRecomputation(IdMixin, Base):
     """A tenant whose open tickets' due times must be worked out again (a policy or the business hours
-    changed); the worker takes the rows, recomputes and deletes them in one transaction."""
+    changed); the worker recomputes the tenant's open tickets a batch at a time and deletes the rows it
+    started from once the last batch is done."""
 
     __tablename__ = "sla_recomputations"
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, text
@@ -95,73 +96,87 @@ async def record_breaches(session: AsyncSession, settings: Settings, limit: int 
     return len(claimed)
 
 
-async def recompute_next_tenant(session: AsyncSession) -> uuid.UUID | None:
-    """One tenant whose policies or business hours changed: every open ticket gets the policy that
-    matches it best and its due times again (met targets stay); each ticket whose service level changed
-    says so in its history. Returns the tenant, or None when no recomputation was asked for."""
-    first = (
-        await session.execute(
-            select(SlaRecomputation.tenant_id)
-            .order_by(SlaRecomputation.requested_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-    ).first()
-    if first is None:
-        return None
-    tenant_id = first.tenant_id
-    requests = list(
-        await session.scalars(
-            select(SlaRecomputation)
-            .where(SlaRecomputation.tenant_id == tenant_id)
-            .with_for_update(skip_locked=True)
-        )
+@dataclass(frozen=True, slots=True)
+class Recomputation:
+    """The requests of one tenant taken together: which rows, and what changed (for the history)."""
+
+    tenant_id: uuid.UUID
+    request_ids: tuple[uuid.UUID, ...]
+    reason: str
+
+
+async def next_recomputation(session: AsyncSession) -> Recomputation | None:
+    """The tenant that has waited longest for a recomputation, with every request it has now."""
+    tenant_id = await session.scalar(
+        select(SlaRecomputation.tenant_id)
+        .order_by(SlaRecomputation.requested_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
     )
-    reasons = sorted({r.reason for r in requests})
-    await session.execute(delete(SlaRecomputation).where(SlaRecomputation.id.in_([r.id for r in requests])))
+    if tenant_id is None:
+        return None
+    requests = (
+        await session.execute(
+            select(SlaRecomputation.id, SlaRecomputation.reason).where(
+                SlaRecomputation.tenant_id == tenant_id
+            )
+        )
+    ).all()
+    return Recomputation(
+        tenant_id, tuple(r.id for r in requests), ", ".join(sorted({r.reason for r in requests}))
+    )
+
+
+async def recompute_batch(
+    session: AsyncSession, job: Recomputation, after: uuid.UUID | None
+) -> uuid.UUID | None:
+    """The next `RECOMPUTE_BATCH` open tickets of the tenant (by id, after `after`): each gets the
+    policy that matches it best and its due times again (met targets stay), and says so in its history
+    when that changed anything. Returns the last ticket's id, None when there were none left.
+
+    Policies and calendar are read in the batch's own transaction: a change made meanwhile has queued
+    a request of its own, which passes over every ticket again."""
+    stmt = (
+        select(Ticket)
+        .where(Ticket.tenant_id == job.tenant_id, Ticket.status != "closed")
+        .order_by(Ticket.id)
+        .limit(RECOMPUTE_BATCH)
+        .with_for_update()
+    )
+    if after is not None:
+        stmt = stmt.where(Ticket.id > after)
+    batch = list(await session.scalars(stmt))
+    if not batch:
+        return None
     policies = list(
         await session.scalars(
             select(SlaPolicy)
-            .where(SlaPolicy.tenant_id == tenant_id)
+            .where(SlaPolicy.tenant_id == job.tenant_id)
             .order_by(SlaPolicy.created_at, SlaPolicy.id)
         )
     )
     customers = dict(
-        (await session.execute(select(Site.id, Site.customer_id).where(Site.tenant_id == tenant_id))).all()
+        (
+            await session.execute(select(Site.id, Site.customer_id).where(Site.tenant_id == job.tenant_id))
+        ).all()
     )
-    calendar = await sla.calendar_of(session, tenant_id)
-    after: uuid.UUID | None = None
-    while True:
-        stmt = (
-            select(Ticket)
-            .where(Ticket.tenant_id == tenant_id, Ticket.status != "closed")
-            .order_by(Ticket.id)
-            .limit(RECOMPUTE_BATCH)
-            .with_for_update()
-        )
-        if after is not None:
-            stmt = stmt.where(Ticket.id > after)
-        batch = list(await session.scalars(stmt))
-        if not batch:
-            break
-        for ticket in batch:
-            policy = best_policy(policies, customers.get(ticket.site_id), ticket)
-            before = sla.Snapshot.of(ticket)
-            if sla.recompute(ticket, policy, calendar):
-                repo.add_event(
-                    session,
-                    ticket.id,
-                    None,
-                    "sla_recomputed",
-                    field="sla",
-                    old=before.json(),
-                    new={**sla.Snapshot.of(ticket).json(), "reason": ", ".join(reasons)},
-                    public=False,
-                )
-        await session.flush()
-        after = batch[-1].id
-        session.expunge_all()
-    return tenant_id
+    calendar = await sla.calendar_of(session, job.tenant_id)
+    for ticket in batch:
+        policy = best_policy(policies, customers.get(ticket.site_id), ticket)
+        before = sla.Snapshot.of(ticket)
+        if sla.recompute(ticket, policy, calendar):
+            repo.add_event(
+                session,
+                ticket.id,
+                None,
+                "sla_recomputed",
+                field="sla",
+                old=before.json(),
+                new={**sla.Snapshot.of(ticket).json(), "reason": job.reason},
+                public=False,
+            )
+    await session.flush()
+    return batch[-1].id
 
 
 def best_policy(policies: list[SlaPolicy], customer_id: Any, ticket: Ticket) -> SlaPolicy | None:
@@ -184,11 +199,24 @@ def best_policy(policies: list[SlaPolicy], customer_id: Any, ticket: Ticket) -> 
 
 
 async def recompute_all(sessions: async_sessionmaker[AsyncSession]) -> None:
-    """Every recomputation asked for, each tenant in a transaction of its own."""
+    """Every recomputation asked for, tenant by tenant, each batch of tickets in a transaction of its
+    own (a large tenant's tickets are never all locked at once). A tenant's requests are deleted when
+    its last batch is done: a worker stopped half-way leaves them for the next round, which passes
+    over the tickets again (recomputing is idempotent: tickets already done say nothing twice).
+    Requests made during a pass stay for another pass."""
     while True:
         async with sessions.begin() as session:
-            if await recompute_next_tenant(session) is None:
-                return
+            job = await next_recomputation(session)
+        if job is None:
+            return
+        after: uuid.UUID | None = None
+        while True:
+            async with sessions.begin() as session:
+                after = await recompute_batch(session, job, after)
+            if after is None:
+                break
+        async with sessions.begin() as session:
+            await session.execute(delete(SlaRecomputation).where(SlaRecomputation.id.in_(job.request_ids)))
 
 
 async def run_round(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> int:
