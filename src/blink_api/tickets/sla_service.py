@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from blink_api.kit.business_time import Calendar
 from blink_api.tickets import repository as repo
 from blink_api.tickets import sla
 from blink_api.tickets.models import Ticket
@@ -81,26 +82,40 @@ async def _ticket_changed(
     policy: SlaPolicy | None
     if rematch:
         policy = await sla.policy_for(session, ticket)
-        before = sla.Snapshot.of(ticket)
-        if sla.recompute(ticket, policy, calendar):
-            repo.add_event(
-                session,
-                ticket.id,
-                actor_id,
-                "sla_recomputed",
-                field="sla",
-                old=before.json(),
-                new={
-                    **sla.Snapshot.of(ticket).json(),
-                    "reason": "/".join(sorted(changed & set(MATCHED_FIELDS))),
-                },
-                public=False,
-            )
+        recompute(
+            session, ticket, policy, calendar, actor_id, "/".join(sorted(changed & set(MATCHED_FIELDS)))
+        )
     else:
         policy = await session.get(SlaPolicy, ticket.sla_policy_id) if ticket.sla_policy_id else None
     if status is not None:
         minutes = policy.resolution_minutes if policy else None
         sla.status_changed(ticket, minutes, status[0], status[1], calendar, now)
+
+
+def recompute(
+    session: AsyncSession,
+    ticket: Ticket,
+    policy: SlaPolicy | None,
+    calendar: Calendar,
+    actor_id: uuid.UUID | None,
+    reason: str,
+) -> bool:
+    """Gives `ticket` its targets under `policy` and `calendar` again; when that changed anything, the
+    history (employees only) says from what to what and why. True when it changed."""
+    before = sla.Snapshot.of(ticket)
+    if not sla.recompute(ticket, policy, calendar):
+        return False
+    repo.add_event(
+        session,
+        ticket.id,
+        actor_id,
+        "sla_recomputed",
+        field="sla",
+        old=before.json(),
+        new={**sla.Snapshot.of(ticket).json(), "reason": reason},
+        public=False,
+    )
+    return True
 
 
 async def comment_added(

@@ -28,7 +28,7 @@ from blink_api.kit.periodic import run_every
 from blink_api.notifications.events import Event, publish
 from blink_api.tickets import notifications as notify
 from blink_api.tickets import repository as repo
-from blink_api.tickets import sla
+from blink_api.tickets import sla, sla_service
 from blink_api.tickets.models import Ticket
 from blink_api.tickets.sla_models import SlaPolicy, SlaRecomputation
 
@@ -163,18 +163,7 @@ async def recompute_batch(
     calendar = await sla.calendar_of(session, job.tenant_id)
     for ticket in batch:
         policy = best_policy(policies, customers.get(ticket.site_id), ticket)
-        before = sla.Snapshot.of(ticket)
-        if sla.recompute(ticket, policy, calendar):
-            repo.add_event(
-                session,
-                ticket.id,
-                None,
-                "sla_recomputed",
-                field="sla",
-                old=before.json(),
-                new={**sla.Snapshot.of(ticket).json(), "reason": job.reason},
-                public=False,
-            )
+        sla_service.recompute(session, ticket, policy, calendar, None, job.reason)
     await session.flush()
     return batch[-1].id
 
