@@ -13,7 +13,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from blink_api.tickets.router import none_match
+from blink_api.kit.etags import none_match
 from tests.factories import PASSWORD, World
 from tests.forms_helpers import create_template, make_manager, publish, template_body
 from tests.kit import API, assert_problem, new_ticket
@@ -390,6 +390,36 @@ async def test_a_stale_etag_gets_the_changed_ticket(client, world, ticket_url):
     assert_not_modified(
         await client.get(ticket_url, headers={**h, "If-None-Match": r.headers["etag"]}), r.headers["etag"]
     )
+
+
+@pytest.mark.parametrize(
+    ("field", "status"),
+    [
+        ('"1"', 200),
+        ('"7", "1"', 200),  # any tag of the list may be the current one
+        ("*", 200),
+        ('W/"1"', 412),  # If-Match compares strongly: a weak tag never matches
+        ('"7"', 412),
+        ("1", 412),  # not an entity tag: nothing we can read is current
+        ('"1', 412),
+        ('"1", *', 412),
+    ],
+)
+async def test_if_match_takes_a_list_of_strong_tags(client, world, ticket_url, field, status):
+    h = world.employee_a.headers
+    r = await client.patch(ticket_url, headers={**h, "If-Match": field}, json={"title": "Neu"})
+    assert r.status_code == status, r.text
+    title = (await client.get(ticket_url, headers=h)).json()["title"]
+    assert title == ("Neu" if status == 200 else "Fenster verschmutzt")
+    if status == 412:
+        assert_problem(r, 412)
+
+
+async def test_if_match_sent_on_several_lines_is_one_list(client, world, ticket_url):
+    headers = [*world.employee_a.headers.items(), ("If-Match", '"5"'), ("If-Match", '"1"')]
+    r = await client.patch(ticket_url, headers=headers, json={"title": "Neu"})
+    assert r.status_code == 200, r.text
+    assert r.headers["etag"] == '"2"'
 
 
 async def test_if_none_match_tells_nothing_about_tickets_out_of_scope(client, world, ticket_url):

@@ -340,8 +340,15 @@ async def test_first_response_is_met_by_an_employees_public_comment_only(client,
     after = await client.get(f"{API}/tickets/{t['id']}", headers=world.employee_a.headers)
     target = after.json()["sla"]["first_response"]
     assert target["met_at"] == r.json()["created_at"] and target["state"] == "met"
-    # Only the clock stopped: the ticket's version stays, so a client's If-Match still holds.
-    assert after.headers["etag"] == before.headers["etag"]
+    # The ticket as read changed, so its ETag did: a cached copy is not answered 304 any more. Its
+    # fields did not: updated_at stays.
+    assert after.headers["etag"] != before.headers["etag"]
+    assert after.json()["updated_at"] == before.json()["updated_at"]
+    stale = await client.get(
+        f"{API}/tickets/{t['id']}",
+        headers={**world.employee_a.headers, "If-None-Match": before.headers["etag"]},
+    )
+    assert stale.status_code == 200 and stale.json()["sla"]["first_response"]["state"] == "met"
     await client.post(url, headers=world.employee_a.headers, json={"body": "Noch etwas."})
     assert (await read(client, world.employee_a, t["id"]))["sla"]["first_response"] == target
 
@@ -461,6 +468,8 @@ async def test_a_breach_is_recorded_mailed_and_announced_once_under_two_workers(
     )
     await overdue(database, t["id"], first_response=True, resolution=True)
     await mailbox.deliver()
+    url = f"{API}/tickets/{t['id']}"
+    before = int((await client.get(url, headers=world.employee_a.headers)).headers["etag"].strip('"'))
 
     async def one_worker() -> int:
         async with database.sessionmaker.begin() as s:
@@ -483,6 +492,8 @@ async def test_a_breach_is_recorded_mailed_and_announced_once_under_two_workers(
     assert f'"id":"{t["id"]}"' in deliveries[0].payload and '"state":"breached"' in deliveries[0].payload
     state = await read(client, world.employee_a, t["id"])
     assert state["sla"]["first_response"]["state"] == "breached"
+    # Recorded once, one new version: a client's copy from before the breach is stale.
+    assert (await client.get(url, headers=world.employee_a.headers)).headers["etag"] == f'"{before + 1}"'
     # The customer's history shows nothing internal of it.
     assert not [
         e for e in await history(client, world.admin, t["id"]) if e["event"] == "sla_breached" and e["actor"]

@@ -68,9 +68,9 @@ async def add_comment(
     *,
     settings: Settings,
 ) -> tuple[Ticket, TicketComment]:
+    ticket = await get_ticket(session, principal, ticket_id)
     if body.internal:
         ensure(policy.why_not_write_internal(principal))
-    ticket = await get_ticket(session, principal, ticket_id)
     comment = TicketComment(
         ticket_id=ticket.id, author_id=principal.id, body=body.body, internal=body.internal
     )

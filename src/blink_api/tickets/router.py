@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -19,6 +18,7 @@ from blink_api.kit.created import created_responses, location
 from blink_api.kit.csv_export import csv_content, streamed_csv_response, wants_csv
 from blink_api.kit.db import DbSession
 from blink_api.kit.errors import UnsupportedMediaType, problem_responses
+from blink_api.kit.etags import none_match
 from blink_api.kit.idempotency import Idempotent
 from blink_api.kit.pagination import Page, Pagination
 from blink_api.tickets import service
@@ -46,36 +46,6 @@ _ETAG = {
     "schema": {"type": "string"},
 }
 _ETAG_HEADER = {"ETag": _ETAG}
-
-# One entity tag of a list (RFC 9110 §8.8.3: `[W/]"opaque"`), with what may follow it: the list's
-# separator or its end. Empty list elements (`"1", , "2"`) are allowed by the list syntax.
-_ENTITY_TAG = re.compile(r'[ \t]*(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*(?:,|\Z)')
-_EMPTY_ELEMENT = re.compile(r"[ \t]*,")
-
-
-def none_match(field: str, etag: str) -> bool:
-    """Whether `If-None-Match: field` names `etag`, so that a GET answers 304 (RFC 9110 §13.1.2).
-
-    `*` names any current version. Tags are compared weakly, as the RFC says for this header: `W/"3"`
-    names `"3"`. A field that is not a list of entity tags (a bare `3`, `"3` unclosed, `*` within a
-    list) names nothing: the condition holds and the full answer is sent, the safe side for a client
-    whose validator we cannot read.
-    """
-    if field.strip(" \t") == "*":
-        return True
-    wanted = etag.removeprefix("W/")
-    position, found = 0, False
-    while position < len(field):
-        if empty := _EMPTY_ELEMENT.match(field, position):
-            position = empty.end()
-        elif tag := _ENTITY_TAG.match(field, position):
-            found = found or f'"{tag.group(1)}"' == wanted
-            position = tag.end()
-        elif field[position:].strip(" \t") == "":
-            break
-        else:
-            return False
-    return found
 
 
 @router.get(
@@ -282,13 +252,18 @@ async def update_ticket(
     ticket_id: TicketId,
     body: TicketUpdate,
     response: Response,
+    request: Request,
     if_match: IfMatch = None,
 ) -> TicketRead:
     """Changes the fields sent; every change is kept in the ticket's history. Employees may change
     every field; customer users may change title and description of tickets they created, nothing
     else (403). With `If-Match`, a ticket changed since you read it is left alone (412). A status
     change is mailed to the ticket's followers; the closing mail asks its creator for a rating."""
-    ticket = await service.update_ticket(session, principal, ticket_id, body, if_match, settings=ctx.settings)
+    # Like If-None-Match, the field may come as several lines that together are one list.
+    condition = ", ".join(request.headers.getlist("if-match")) if if_match is not None else None
+    ticket = await service.update_ticket(
+        session, principal, ticket_id, body, condition, settings=ctx.settings
+    )
     response.headers["ETag"] = service.etag(ticket)
     return service.read(ticket)
 

@@ -18,6 +18,7 @@ from blink_api.files.models import Attachment
 from blink_api.files.service import CheckedFile
 from blink_api.identity.models import Account
 from blink_api.identity.principals import CustomerUserPrincipal, Principal, ensure
+from blink_api.kit import etags
 from blink_api.kit.config import Settings
 from blink_api.kit.csv_export import neutralise
 from blink_api.kit.errors import Invalid, NotFound, PreconditionFailed
@@ -189,12 +190,12 @@ async def create_ticket(
     schedule_id: uuid.UUID | None = None,
 ) -> Ticket:
     """`schedule_id`: the schedule raising the ticket for one of its dates."""
+    site = await _site_in_scope(session, principal, body.site_id)
     ensure(
         policy.why_not_set_fields(
             principal, [f for f in ("due_date", "assignee_id", "status") if getattr(body, f) is not None]
         )
     )
-    site = await _site_in_scope(session, principal, body.site_id)
     await _check_type(session, principal, site, body.ticket_type_id)
     if body.assignee_id is not None:
         await _check_assignee(session, body.assignee_id, site.tenant_id)
@@ -228,16 +229,6 @@ async def create_ticket(
     return ticket
 
 
-def parse_if_match(value: str | None) -> int | None:
-    """The version an `If-Match` header names; None for none or `*`."""
-    if value is None or value.strip() == "*":
-        return None
-    tag = value.split(",")[0].strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        return -1  # matches no version
-    return int(tag)
-
-
 async def update_ticket(
     session: AsyncSession,
     principal: Principal,
@@ -248,11 +239,12 @@ async def update_ticket(
     settings: Settings,
 ) -> Ticket:
     sent = body.model_dump(exclude_unset=True)
-    ensure(policy.why_not_change_fields(principal, sent))
+    # Out of scope is 404 whatever was sent; a field the caller may never change is 403 on a ticket
+    # it sees.
     ticket = await get_ticket(session, principal, ticket_id)
+    ensure(policy.why_not_change_fields(principal, sent))
     ensure(policy.why_not_edit(principal, ticket))
-    expected = parse_if_match(if_match)
-    if expected is not None and expected != ticket.version:
+    if if_match is not None and not etags.if_match(if_match, etag(ticket)):
         raise PreconditionFailed("The ticket was changed since you read it; reload it and try again.")
     for field in ("title", "status", "priority", "ticket_type_id", "site_id"):
         if field in sent and sent[field] is None:

@@ -121,16 +121,20 @@ def recompute(
 async def comment_added(
     session: AsyncSession, ticket: Ticket, *, by_employee: bool, internal: bool, now: dt.datetime
 ) -> None:
-    """The first public comment of an employee meets the first response. The ticket's fields stay as
-    they were (its version and `updated_at` too): only the clock stops."""
+    """The first public comment of an employee meets the first response. The ticket as it is read
+    changed (its `sla` block), so it gets a new version and `ETag`, as a rating gives it; `updated_at`
+    stays, for none of the fields anyone edits changed."""
     if not by_employee or internal or ticket.sla_first_response_due_at is None:
         return
-    met = await session.scalar(
-        update(Ticket)
-        .where(Ticket.id == ticket.id, Ticket.sla_first_response_met_at.is_(None))
-        .values(sla_first_response_met_at=now, updated_at=Ticket.updated_at)
-        .returning(Ticket.sla_first_response_met_at)
-        .execution_options(synchronize_session=False)
-    )
+    met = (
+        await session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket.id, Ticket.sla_first_response_met_at.is_(None))
+            .values(sla_first_response_met_at=now, version=Ticket.version + 1, updated_at=Ticket.updated_at)
+            .returning(Ticket.sla_first_response_met_at, Ticket.version)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
     if met is not None:
-        set_committed_value(ticket, "sla_first_response_met_at", met)
+        set_committed_value(ticket, "sla_first_response_met_at", met.sla_first_response_met_at)
+        set_committed_value(ticket, "version", met.version)

@@ -54,7 +54,8 @@ _CLAIM_BREACHES = text(
         sla_resolution_breached_at = CASE
             WHEN t.sla_resolution_met_at IS NULL AND t.sla_resolution_paused_at IS NULL
                  AND t.sla_resolution_breached_at IS NULL AND t.sla_resolution_due_at <= now() THEN now()
-            ELSE t.sla_resolution_breached_at END
+            ELSE t.sla_resolution_breached_at END,
+        version = t.version + 1
     FROM due
     WHERE t.id = due.id
     RETURNING t.id,
