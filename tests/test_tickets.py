@@ -853,3 +853,46 @@ async def test_listing_costs_the_same_number_of_queries_for_5_and_50_tickets(cli
     assert few == many, (few, many)
     # Who is asking, and the page with its creators: nothing per ticket.
     assert 2 <= many <= 4, statements
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PATCH", "", {"status": "closed"}),
+        ("PATCH", "", {"priority": "low"}),
+        ("PATCH", "", {"assignee_id": None}),
+        ("POST", "/comments", {"body": "Hallo", "internal": True}),
+    ],
+)
+async def test_a_field_a_customer_user_may_never_send_is_404_on_a_ticket_it_does_not_see(
+    client, world, portal, method, path, body
+):
+    ticket = await new_ticket(client, world.customer_user_x, world.site_a1, world.type_a)
+    url = f"{API}/tickets/{ticket['id']}{path}"
+    # Customer Y's user: the ticket is outside its scope, whatever the body holds; a ticket that does
+    # not exist answers the same.
+    outsider = await client.request(method, url, headers=world.customer_user_y.headers, json=body)
+    missing = await client.request(
+        method, f"{API}/tickets/{uuid.uuid4()}{path}", headers=world.customer_user_y.headers, json=body
+    )
+    assert_problem(outsider, 404)
+    assert_problem(missing, 404)
+    assert outsider.json()["detail"] == missing.json()["detail"]
+    # Its own customer's user sees it, and is refused the field.
+    assert_problem(await client.request(method, url, headers=world.customer_user_x.headers, json=body), 403)
+    after = await client.get(f"{API}/tickets/{ticket['id']}", headers=world.employee_a.headers)
+    assert after.headers["etag"] == '"1"'
+
+
+async def test_creating_on_a_site_out_of_scope_is_404_even_with_a_field_customers_may_not_set(
+    client, world, portal
+):
+    body = {"site_id": str(world.site_a1.id), "ticket_type_id": str(world.type_a.id), "title": "X"}
+    r = await client.post(
+        f"{API}/tickets", headers=world.customer_user_y.headers, json={**body, "status": "open"}
+    )
+    assert_problem(r, 404)
+    r = await client.post(
+        f"{API}/tickets", headers=world.customer_user_x.headers, json={**body, "status": "open"}
+    )
+    assert_problem(r, 403)
