@@ -263,6 +263,27 @@ async def test_a_webhook_to_loopback_is_refused_without_the_setting(client, worl
         assert_problem(r, 422, ["body", "url"])
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://93.184.216.34/a\nb",
+        "https://93.184.216.34/ok\r\nX-Injected: yes",
+        "https://93.184.216.34/a b",
+        "https://93.184.216.34/ok\x7f",
+        "https://93.184.216.34/a\u2028b",
+        "https://93.184.216\t.34/",
+    ],
+)
+async def test_a_webhook_url_with_white_space_or_control_characters_is_refused(client, world, url):
+    r = await client.post(
+        f"{API}/webhooks", headers=world.admin.headers, json={"url": url, "events": ["ticket.created"]}
+    )
+    assert_problem(r, 422, ["body", "url"])
+    assert (await client.get(f"{API}/webhooks", headers=world.admin.headers)).json()["items"] == []
+    # Even under the development setting, and for a URL stored before the rule (checked at delivery).
+    assert addresses.why_not_url(url, allow_private=True) is not None
+
+
 async def test_only_administrators_manage_webhooks(client, world):
     body = {"url": "https://93.184.216.34/hook", "events": ["ticket.created"]}
     for actor in (world.employee_a, world.customer_user_x, world.insight_no_admin):

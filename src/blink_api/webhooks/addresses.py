@@ -65,6 +65,9 @@ class Target:
 
 def why_not_url(url: str, *, allow_private: bool) -> str | None:
     """What is wrong with `url` itself, before any name is resolved; None if nothing."""
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        # A URL has no white space or control characters: percent-encoded they may be in it.
+        return "The URL must not contain spaces or control characters."
     try:
         parts = urlsplit(url)
         port = parts.port
