@@ -637,3 +637,47 @@ async def test_attachments_and_form_completions_are_delivered(
     admin_view = await client.get(f"{API}/form-submissions/{submission['id']}", headers=world.admin.headers)
     assert admin_view.status_code == 200, admin_view.text
     assert by_type["form_submission.completed"][0] == admin_view.json()
+
+
+async def test_completions_of_forms_about_no_site_reach_subscriptions_not_narrowed_to_a_tenant(
+    client, world, database, ctx, allow_private, receiver
+):
+    narrowed = [
+        await subscribe(
+            client, world, receiver, ["form_submission.completed"], tenant_ids=[str(world.tenant_a.id)]
+        ),
+        await subscribe(
+            client, world, receiver, ["form_submission.completed"], customer_ids=[str(world.customer_x.id)]
+        ),
+    ]
+    # Subscribed last: the receiver checks signatures with its secret.
+    everything = await subscribe(client, world, receiver, ["form_submission.completed"])
+    manager = await make_manager(ctx, world)
+    fields = [{"key": "thema", "type": "text", "label": "Thema", "required": True}]
+    training = await published(client, manager, template_body(fields, name="Unterweisung", subject="none"))
+    r = await client.post(
+        f"{API}/form-submissions",
+        headers=manager.headers,
+        json={"template_id": training["id"], "answers": {"thema": "Leitern"}, "complete": True},
+    )
+    assert r.status_code == 201, r.text
+    internal = r.json()
+    questionnaire = await published(
+        client, manager, template_body(fields, name="Fragebogen", subject="none", is_public=True)
+    )
+    r = await client.post(
+        f"{API}/public/forms/{questionnaire['public_token']}/submissions", json={"answers": {"thema": "Ja"}}
+    )
+    assert r.status_code == 201, r.text
+    public = r.json()
+
+    await drain(WebhookWorker(database, ctx.settings, policy=fast()))
+    got = [json.loads(x.body) for x in receiver.received]
+    assert all(x.verified for x in receiver.received)
+    assert sorted(p["data"]["id"] for p in got) == sorted([internal["id"], public["id"]])
+    assert {p["type"] for p in got} == {"form_submission.completed"}
+    assert all(p["data"]["site_id"] is None for p in got)
+    async with database.sessionmaker() as s:
+        per_webhook = Counter(await s.scalars(select(WebhookDelivery.webhook_id)))
+    assert per_webhook == {uuid.UUID(everything["id"]): 2}
+    assert all(uuid.UUID(w["id"]) not in per_webhook for w in narrowed)

@@ -41,7 +41,7 @@ async def complete(
 ) -> None:
     """Raises a ticket for every visible, answered ticket element, marks the submission completed and
     keeps its PDF. The caller has checked the answers and holds the submission's row. Without a site
-    (a template about none) there are no ticket elements and no event: events concern a site."""
+    (a template about none) there are no ticket elements."""
     elements = el.parse_elements(version.elements)
     shown = el.visible_keys(elements, submission.answers)
     raised: list[tuple[Any, Any]] = []
@@ -87,8 +87,7 @@ async def complete(
             await _attach(ctx, session, principal, ticket.id, name, document)
     if submission.ticket_id is not None:
         await _close_inspected(ctx, session, principal, submission, name, document)
-    if site is not None:
-        await publish(session, Event("form_submission.completed", site.id, submission))
+    await publish(session, Event("form_submission.completed", site.id if site else None, submission))
 
 
 async def _close_inspected(

@@ -11,6 +11,7 @@ from blink_api.forms import repository as repo
 from blink_api.forms.models import FormSubmission, FormTemplate, FormTemplateVersion
 from blink_api.forms.schemas import PublicForm, PublicSubmissionCreate
 from blink_api.kit.errors import Invalid, NotFound
+from blink_api.notifications.events import Event, publish
 
 
 async def _public_version(session: AsyncSession, token: str) -> tuple[FormTemplate, FormTemplateVersion]:
@@ -57,4 +58,5 @@ async def public_submission(
     )
     session.add(submission)
     await session.flush()
+    await publish(session, Event("form_submission.completed", None, submission))
     return submission

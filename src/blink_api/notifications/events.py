@@ -29,7 +29,9 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = get_args(EventType)
 @dataclass(frozen=True, slots=True)
 class Event:
     type: EventType
-    site_id: uuid.UUID  # whose tenant and customer it concerns
+    # Whose tenant and customer it concerns; None for what concerns no site (a submission of a form
+    # about none, or of a public form).
+    site_id: uuid.UUID | None
     subject: object  # the row: a ticket, comment, attachment or form submission
 
 

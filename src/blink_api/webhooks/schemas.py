@@ -29,7 +29,11 @@ _URL_DESCRIPTION = (
 )
 _URL = Field(description=_URL_DESCRIPTION, examples=["https://erp.example.com/hooks/blink"])
 _EVENTS = Field(min_length=1, max_length=20, description=_EVENTS_DESCRIPTION)
-_TENANTS = "Only events of tickets and forms of these tenants; empty: every tenant."
+_TENANTS = (
+    "Only events of tickets and forms of these tenants; empty: every tenant. Completions of forms about"
+    " no site (and of public forms) belong to no tenant: only subscriptions without `tenant_ids` and"
+    " `customer_ids` receive them."
+)
 _CUSTOMERS = "Only events on sites of these customers; empty: every customer."
 _DESCRIPTION = "What the subscription is for, for the administrators."
 Url = trimmed(min_length=1, max_length=2048)

@@ -241,15 +241,19 @@ async def on_event(session: AsyncSession, event: events.Event) -> None:
     )
     if not wanting:
         return
-    place = (
-        await session.execute(select(Site.tenant_id, Site.customer_id).where(Site.id == event.site_id))
-    ).one()
-    wanting = [
-        w
-        for w in wanting
-        if (not w.tenant_ids or place.tenant_id in w.tenant_ids)
-        and (not w.customer_ids or place.customer_id in w.customer_ids)
-    ]
+    if event.site_id is None:
+        # Of no tenant and no customer: only subscriptions that do not narrow to some want it.
+        wanting = [w for w in wanting if not w.tenant_ids and not w.customer_ids]
+    else:
+        place = (
+            await session.execute(select(Site.tenant_id, Site.customer_id).where(Site.id == event.site_id))
+        ).one()
+        wanting = [
+            w
+            for w in wanting
+            if (not w.tenant_ids or place.tenant_id in w.tenant_ids)
+            and (not w.customer_ids or place.customer_id in w.customer_ids)
+        ]
     if not wanting:
         return
     event_id = uuid.uuid4()
