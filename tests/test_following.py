@@ -212,6 +212,39 @@ async def test_status_false_stops_status_mails_only(client, portal, mailbox):
     assert recipients(await mailbox.deliver()) == [world.customer_user_x.email]
 
 
+async def test_every_status_change_reaches_the_followers_in_their_language(client, portal, mailbox):
+    world = portal
+    ticket = await customer_ticket(client, world, mailbox)
+    colleague = await add_customer_user(client, world, COLLEAGUE)
+    await settings_of(client, colleague, comment=True, status=True, locale="en")
+    await subscribe(client, colleague, ticket, True)
+    admin = world.admin.headers
+    r = await set_followers(client, admin, ticket, [world.customer_user_x.id, world.employee_a.id])
+    assert r.status_code == 200, r.text
+    await subscribe(client, colleague, ticket, True)
+
+    await patch_ticket(client, world.admin, ticket, status="waiting")
+    mails = await mailbox.deliver()
+    assert recipients(mails) == sorted([COLLEAGUE, world.customer_user_x.email, world.employee_a.email])
+    texts = {m.rcpt_tos[0]: text_part(m.message) for m in mails}
+    assert "your ticket's status is now: Waiting." in texts[COLLEAGUE]
+    assert "der Status Ihres Tickets ist jetzt: Wartet." in texts[world.customer_user_x.email]
+    # The employee's mail says who changed it; the customers' mails name nobody.
+    assert "hat den Status geändert: Wartet." in texts[world.employee_a.email]
+    assert all(world.admin.email not in t for t in texts.values())
+
+    # Nobody hears of their own change; re-opening is a status change too.
+    await patch_ticket(client, world.employee_a, ticket, status="closed")
+    assert recipients(await mailbox.deliver()) == sorted([COLLEAGUE, world.customer_user_x.email])
+    await patch_ticket(client, world.employee_a, ticket, status="open")
+    mails = await mailbox.deliver()
+    assert recipients(mails) == sorted([COLLEAGUE, world.customer_user_x.email])
+    assert all(RATE_DE not in text_part(m.message) for m in mails)
+    # A change that is no change mails nobody.
+    await patch_ticket(client, world.employee_a, ticket, status="open")
+    assert await mailbox.deliver() == []
+
+
 async def test_notification_settings_default_on_and_are_ones_own(client, portal):
     world = portal
     cux = world.customer_user_x.headers

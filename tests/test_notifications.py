@@ -243,13 +243,19 @@ async def test_closing_mails_the_creating_customer_user(client, portal, mailbox)
     await mailbox.deliver()
 
     await patch_ticket(client, world.employee_a, ticket, status="in_progress")
-    assert await mailbox.deliver() == []  # only closing is announced
+    mails = await mailbox.deliver()
+    # Every status change reaches the creator (SPEC: "status changes, including closing"); the
+    # opted-in colleague hears only of new customer tickets and comments.
+    assert recipients(mails) == [world.customer_user_x.email]
+    assert mails[0].message["Subject"] == f"Neuer Status von Ticket {ticket['number']}: {ticket['title']}"
+    assert "der Status Ihres Tickets ist jetzt: In Bearbeitung." in text_part(mails[0].message)
 
     await patch_ticket(client, world.employee_a, ticket, status="closed")
     mails = await mailbox.deliver()
 
     assert recipients(mails) == [world.customer_user_x.email]
     assert ticket["number"] in mails[0].message["Subject"]
+    assert "wurde geschlossen" in mails[0].message["Subject"]
 
 
 async def test_creator_who_lost_the_ticket_hears_nothing_more(client, portal, mailbox):

@@ -236,9 +236,8 @@ _COMMENT_SETTING = (
     "users' comments). `false` stops these only."
 )
 _STATUS_SETTING = (
-    "Whether status mails reach you: a ticket you follow was closed (other status changes are not "
-    "mailed). "
-    "`false` stops these only."
+    "Whether status mails reach you: the status of a ticket you follow changed, closing and "
+    "re-opening included. `false` stops these only."
 )
 _MAIL_LOCALE = "The language of your mails. `de`: German; `en`: English."
 

@@ -72,6 +72,20 @@ _TEXTS = {
             "Ticket {number} wurde geschlossen: {title}",
             "{author} hat das Ticket geschlossen.",
         ),
+        "customer_status": (
+            "Neuer Status von Ticket {number}: {title}",
+            "der Status Ihres Tickets ist jetzt: {status}.",
+        ),
+        "employee_status": (
+            "Neuer Status von Ticket {number}: {title}",
+            "{author} hat den Status geändert: {status}.",
+        ),
+        "statuses": {
+            "open": "Offen",
+            "in_progress": "In Bearbeitung",
+            "waiting": "Wartet",
+            "closed": "Geschlossen",
+        },
         "employee_staff_comment": (
             "Neuer Kommentar zu Ticket {number}: {title}",
             "{author} hat kommentiert:",
@@ -109,6 +123,20 @@ _TEXTS = {
             "Ticket {number} was closed: {title}",
             "{author} closed the ticket.",
         ),
+        "customer_status": (
+            "New status of ticket {number}: {title}",
+            "your ticket's status is now: {status}.",
+        ),
+        "employee_status": (
+            "New status of ticket {number}: {title}",
+            "{author} changed the status to: {status}.",
+        ),
+        "statuses": {
+            "open": "Open",
+            "in_progress": "In progress",
+            "waiting": "Waiting",
+            "closed": "Closed",
+        },
         "employee_staff_comment": (
             "New comment on ticket {number}: {title}",
             "{author} commented:",
@@ -147,16 +175,17 @@ def ticket_mail(
     facts: TicketFacts,
     author: str = "",
     text: str | None = None,
+    status: str | None = None,
     ask_rating: bool = False,
 ) -> Mail:
     """One of the ticket mails; `kind` names both the audience (customer_…, employee_…) and the event.
-    `ask_rating` adds the request to rate the
+    `status`: the ticket's new status (the `…_status` mails). `ask_rating` adds the request to rate the
     ticket, with its link (the closing mail to the customer user who created it)."""
     words = _TEXTS.get(locale, _TEXTS["de"])
     subject_pattern, lead_pattern = words[kind]
     subject = _single_line(subject_pattern.format(number=facts.number, title=facts.title))
     greeting = words["greeting"].format(name=recipient_name)
-    lead = lead_pattern.format(author=author)
+    lead = lead_pattern.format(author=author, status=words["statuses"].get(status or "", status or ""))
     ticket_line = f"{words['ticket']} {facts.number}: {facts.title}"
     site_line = f"{words['site']}: {facts.site}"
     plain = [greeting, lead]

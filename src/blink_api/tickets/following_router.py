@@ -56,8 +56,7 @@ async def update_subscription(
     session: DbSession, principal: CurrentPrincipal, ticket_id: TicketId, body: SubscriptionUpdate
 ) -> Subscription:
     """Anyone who sees the ticket may follow it, and stop following it (its creator and assignee too).
-    Followers are mailed what its creator is: public comments and closing (other status changes are
-    not mailed);
+    Followers are mailed what its creator is: public comments and status changes, closing included;
     employees also customer users' comments and new attachments; nobody about their own actions, and
     nobody once they no longer see the ticket. `/me/notification-settings` narrows it further."""
     return _subscription(await following.subscribe(session, principal, ticket_id, body.subscribed))

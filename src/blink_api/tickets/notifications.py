@@ -4,8 +4,8 @@ messages, one recipient each, and each recipient at most one per event.
 - Followers of a ticket (`tickets.following`: its creator and assignee unless they stopped, and
   whoever chose to follow it or was added) are mailed about
   - a public comment by someone else (`comment` setting);
-  - its closing by someone else (`status` setting; other status changes are not mailed, as the seed
-    has it); the closing mail to the customer user who created the ticket asks for its rating;
+  - a change of its status by someone else, closing and re-opening included (`status` setting); the
+    closing mail to the customer user who created the ticket asks for its rating;
   - employees only: new attachments by someone else.
 - A breached service-level target (`tickets.sla_worker`, once per breach) is mailed to the assignee,
   or without one to the tenant's employees who opted in (`notify_unassigned`); nobody acted.
@@ -145,6 +145,7 @@ async def _send(
     kind_for: dict[bool, str],
     text: str | None = None,
     rating_for: uuid.UUID | None = None,
+    status: str | None = None,
 ) -> None:
     """One mail to each recipient; `kind_for[is_customer]` names its text (`notifications.templates`)."""
     facts: templates.TicketFacts | None = None
@@ -158,6 +159,7 @@ async def _send(
             facts=facts,
             author=actor.name,
             text=text,
+            status=status,
             ask_rating=recipient.is_customer and rating_for == recipient.account.id,
         )
         await enqueue(session, kind, recipient.account.email, mail)
@@ -197,11 +199,8 @@ async def comment_added(
 async def status_changed(
     session: AsyncSession, settings: Settings, ticket: Ticket, actor: Principal, old: str, new: str
 ) -> None:
-    """Closing is announced to the followers; other status changes are not mailed (the seed: a
-    customer user hears when its ticket is commented or closed). The closing mail to the customer
-    user who created the ticket asks it to rate the ticket."""
-    if new != "closed":
-        return
+    """Every status change is announced to the followers (SPEC: "status changes, including
+    closing"). The closing mail to the customer user who created the ticket asks it to rate it."""
     recipients = await _recipients(
         session,
         ticket,
@@ -210,15 +209,19 @@ async def status_changed(
         customers=customer_view.shows_event("updated", "status", public=True),
         employees=True,
     )
-    await _send(
-        session,
-        settings,
-        ticket,
-        actor,
-        recipients,
-        {True: "customer_closed", False: "employee_closed"},
-        rating_for=ticket.created_by_id,
-    )
+    if new == "closed":
+        await _send(
+            session,
+            settings,
+            ticket,
+            actor,
+            recipients,
+            {True: "customer_closed", False: "employee_closed"},
+            rating_for=ticket.created_by_id,
+        )
+    else:
+        kinds = {True: "customer_status", False: "employee_status"}
+        await _send(session, settings, ticket, actor, recipients, kinds, status=new)
 
 
 async def attachments_added(
