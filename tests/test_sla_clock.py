@@ -58,6 +58,27 @@ def test_while_paused_the_target_is_paused_not_breached_even_past_its_old_due_ti
     assert value["first_response"] is None
 
 
+def test_leaving_waiting_runs_the_clock_again_even_when_the_calendar_never_reaches_the_due_time():
+    saturday_mornings = Calendar("Europe/Berlin", {"sat": [("08:00", "12:00")]})
+    p = policy(resolution=525_600)  # a year of business minutes: more than ten years of Saturdays
+    t = Ticket(status="open", created_at=at(4, 15))
+    sla.start(t, p, saturday_mornings, at(4, 15))
+    assert t.sla_resolution_due_at == sla.NEVER
+    sla.status_changed(t, 525_600, "open", "waiting", saturday_mornings, at(4, 16))
+    assert sla.sla_value(t, now=at(4, 17))["resolution"]["state"] == "paused"
+    sla.status_changed(t, 525_600, "waiting", "in_progress", saturday_mornings, at(7, 9))
+    assert t.sla_resolution_paused_at is None
+    assert sla.sla_value(t, now=at(7, 10))["resolution"]["state"] == "running"
+    # Saturday 5 December, 08:00 to 12:00, stood still: four business hours of credit.
+    assert t.sla_resolution_credit_seconds == 4 * 3600
+    # With a calendar that reaches it, the due time is the policy's minutes plus the pause.
+    around_the_clock = Calendar(
+        "UTC", {d: [("00:00", "24:00")] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    )
+    assert sla.recompute(t, p, around_the_clock)
+    assert t.sla_resolution_due_at < sla.NEVER and t.sla_resolution_paused_at is None
+
+
 def test_a_pause_begun_after_the_due_time_hides_no_breach():
     t = ticket(at(1, 8), policy(resolution=60))
     sla.status_changed(t, 60, "open", "waiting", OFFICE, at(1, 11))

@@ -327,12 +327,9 @@ def status_changed(
         ticket.sla_first_response_met_at = now
     if ticket.sla_resolution_due_at is None:
         return
-    # Leaving `waiting`: the due time moves by the business time the clock stood still.
-    if (
-        ticket.sla_resolution_paused_at is not None
-        and new != "waiting"
-        and ticket.sla_resolution_due_at < NEVER
-    ):
+    # Leaving `waiting`: the due time moves by the business time the clock stood still. A due time the
+    # calendar never reaches (NEVER) stays where it is, but the clock runs again all the same.
+    if ticket.sla_resolution_paused_at is not None and new != "waiting":
         paused = calendar.between(ticket.sla_resolution_paused_at, now)
         ticket.sla_resolution_credit_seconds = (ticket.sla_resolution_credit_seconds or 0) + int(
             paused.total_seconds()
@@ -343,7 +340,7 @@ def status_changed(
             ticket.sla_resolution_due_at = _add(
                 calendar, ticket.sla_resolution_anchor_at, dt.timedelta(seconds=budget)
             )
-        else:
+        elif ticket.sla_resolution_due_at < NEVER:
             ticket.sla_resolution_due_at = _add(calendar, ticket.sla_resolution_due_at, paused)
     # Re-opening: the clock starts again from now with what was left at closing.
     if old == "closed" and new != "closed" and ticket.sla_resolution_met_at is not None:
