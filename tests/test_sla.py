@@ -526,6 +526,79 @@ async def test_an_unassigned_breach_reaches_the_opted_in_employees(
     assert await mailbox.deliver() == []
 
 
+async def test_a_breach_is_announced_once_however_often_the_due_time_is_worked_out_again(
+    client, world, database, settings, mailbox
+):
+    policy = await make_policy(client, world, first_response_minutes=60)
+    t = await new_ticket(
+        client, world.employee_a, world.site_a1, world.type_a, assignee_id=str(world.employee_a.id)
+    )
+    # A breach the worker recorded, with its mail.
+    async with database.sessionmaker.begin() as s:
+        await s.execute(
+            update(Ticket)
+            .where(Ticket.id == uuid.UUID(t["id"]))
+            .values(created_at=func.now() - text("interval '30 days'"))
+        )
+    r = await client.patch(
+        f"{API}/sla-policies/{policy['id']}", headers=world.admin.headers, json={"first_response_minutes": 61}
+    )
+    assert r.status_code == 200
+    await mailbox.deliver()
+    assert await sla_worker.run_round(database.sessionmaker, settings) == 1
+    assert len(await mailbox.deliver()) == 1
+    # Another target, still long past: the due time moves, the breach stays recorded, nobody is
+    # mailed again.
+    for minutes in (30, 90):
+        r = await client.patch(
+            f"{API}/sla-policies/{policy['id']}",
+            headers=world.admin.headers,
+            json={"first_response_minutes": minutes},
+        )
+        assert r.status_code == 200
+        assert await sla_worker.run_round(database.sessionmaker, settings) == 0
+    assert await mailbox.deliver() == []
+    assert (await read(client, world.employee_a, t["id"]))["sla"]["first_response"]["state"] == "breached"
+    breaches = [e for e in await history(client, world.employee_a, t["id"]) if e["event"] == "sla_breached"]
+    assert len(breaches) == 1
+    # A target moved into the future is no longer breached.
+    r = await client.patch(
+        f"{API}/sla-policies/{policy['id']}",
+        headers=world.admin.headers,
+        json={"first_response_minutes": 60 * 24 * 365},
+    )
+    assert await sla_worker.run_round(database.sessionmaker, settings) == 0
+    assert (await read(client, world.employee_a, t["id"]))["sla"]["first_response"]["state"] == "running"
+
+
+async def test_a_first_response_target_given_after_the_reply_is_met_by_it(
+    client, world, portal, database, settings
+):
+    await around_the_clock(client, world)
+    policy = await make_policy(client, world, resolution_minutes=600, priority="high")
+    later = await new_ticket(client, world.customer_user_x, world.site_a1, world.type_a, priority="high")
+    moved = await new_ticket(client, world.customer_user_x, world.site_a1, world.type_a)
+    replies = {}
+    for t in (later, moved):
+        url = f"{API}/tickets/{t['id']}/comments"
+        await client.post(url, headers=world.employee_a.headers, json={"body": "Intern", "internal": True})
+        r = await client.post(url, headers=world.employee_a.headers, json={"body": "Wir kümmern uns."})
+        assert r.status_code == 201
+        replies[t["id"]] = r.json()["created_at"]
+        await client.post(url, headers=world.employee_a.headers, json={"body": "Noch etwas."})
+    # The policy gets a first-response target afterwards (worked out in the background) ...
+    r = await client.patch(
+        f"{API}/sla-policies/{policy['id']}", headers=world.admin.headers, json={"first_response_minutes": 60}
+    )
+    assert r.status_code == 200
+    await sla_worker.run_round(database.sessionmaker, settings)
+    # ... or the ticket comes under it by a change of its own.
+    await patch(client, world.employee_a, moved["id"], priority="high")
+    for t in (later, moved):
+        target = (await read(client, world.employee_a, t["id"]))["sla"]["first_response"]
+        assert target["met_at"] == replies[t["id"]] and target["state"] == "met", target
+
+
 async def test_met_and_paused_targets_never_breach(client, world, database, settings):
     await make_policy(client, world, first_response_minutes=60, resolution_minutes=60)
     t = await new_ticket(client, world.employee_a, world.site_a1, world.type_a)
@@ -619,12 +692,12 @@ async def test_a_recomputation_commits_batch_by_batch_and_a_stopped_one_is_finis
     monkeypatch.setattr(sla_worker, "RECOMPUTE_BATCH", 2)
     recompute, calls = sla_worker.sla.recompute, 0
 
-    def stops_on_the_third(*args: Any) -> bool:
+    def stops_on_the_third(*args: Any, **kwargs: Any) -> bool:
         nonlocal calls
         calls += 1
         if calls == 3:
             raise RuntimeError("worker stopped")
-        return recompute(*args)
+        return recompute(*args, **kwargs)
 
     monkeypatch.setattr(sla_worker.sla, "recompute", stops_on_the_third)
     with pytest.raises(RuntimeError):

@@ -31,10 +31,11 @@ from sqlalchemy import ColumnElement, String, and_, case, func, literal_column, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blink_api.customers.models import Site
+from blink_api.identity.models import Employee
 from blink_api.kit.business_time import Calendar, NoBusinessTime
 from blink_api.kit.sql_json import JsonText, json_object, sql_string
 from blink_api.tenants.business_hours import calendar_for
-from blink_api.tickets.models import Ticket
+from blink_api.tickets.models import Ticket, TicketComment
 from blink_api.tickets.sla_models import SlaPolicy
 
 TargetState = Literal["running", "paused", "met", "breached"]
@@ -285,10 +286,23 @@ def _clear_resolution(ticket: Ticket) -> None:
     ticket.sla_resolution_credit_seconds = None
 
 
-def recompute(ticket: Ticket, policy: SlaPolicy | None, calendar: Calendar) -> bool:
+def recompute(
+    ticket: Ticket,
+    policy: SlaPolicy | None,
+    calendar: Calendar,
+    *,
+    first_reply_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> bool:
     """Gives the ticket `policy` (another, the same changed, or none) and works out the due times of
     its unmet targets again from what is stored; met targets stay as they were. True when the policy
-    or a due time changed."""
+    or a due time changed.
+
+    `first_reply_at`: the ticket's first public comment of an employee, if any: a first-response
+    target the ticket had none of until now is met by it. A breach already recorded stays recorded
+    while the new due time has passed too (it is not announced again); one that moved into the future
+    is forgotten."""
+    now = now or dt.datetime.now(dt.UTC)
     before = Snapshot.of(ticket)
     ticket.sla_policy_id = policy.id if policy else None
     fr = policy.first_response_minutes if policy else None
@@ -300,7 +314,10 @@ def recompute(ticket: Ticket, policy: SlaPolicy | None, calendar: Calendar) -> b
             due = _add(calendar, ticket.created_at, dt.timedelta(seconds=_seconds(fr)))
             if due != ticket.sla_first_response_due_at:
                 ticket.sla_first_response_due_at = due
-                ticket.sla_first_response_breached_at = None
+                if due > now:
+                    ticket.sla_first_response_breached_at = None
+            if first_reply_at is not None:
+                ticket.sla_first_response_met_at = first_reply_at
     res = policy.resolution_minutes if policy else None
     if ticket.sla_resolution_met_at is None or ticket.status != "closed":
         if res is None:
@@ -313,8 +330,23 @@ def recompute(ticket: Ticket, policy: SlaPolicy | None, calendar: Calendar) -> b
             due = _add(calendar, ticket.sla_resolution_anchor_at, dt.timedelta(seconds=budget))
             if due != ticket.sla_resolution_due_at:
                 ticket.sla_resolution_due_at = due
-                ticket.sla_resolution_breached_at = None
+                if due > now:
+                    ticket.sla_resolution_breached_at = None
     return Snapshot.of(ticket) != before
+
+
+async def first_replies(session: AsyncSession, ticket_ids: list[uuid.UUID]) -> dict[uuid.UUID, dt.datetime]:
+    """When each of the tickets got its first public comment of an employee (those that got one)."""
+    if not ticket_ids:
+        return {}
+    employees = Employee.__table__
+    rows = await session.execute(
+        select(TicketComment.ticket_id, func.min(TicketComment.created_at))
+        .join(employees, employees.c.id == TicketComment.author_id)
+        .where(TicketComment.ticket_id.in_(ticket_ids), TicketComment.internal.is_(False))
+        .group_by(TicketComment.ticket_id)
+    )
+    return dict(rows.all())  # a Result has keys(): dict() would take it for a mapping
 
 
 def status_changed(

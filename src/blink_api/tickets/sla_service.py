@@ -82,8 +82,17 @@ async def _ticket_changed(
     policy: SlaPolicy | None
     if rematch:
         policy = await sla.policy_for(session, ticket)
+        unmet = ticket.sla_first_response_met_at is None
+        replies = await sla.first_replies(session, [ticket.id]) if unmet else {}
         recompute(
-            session, ticket, policy, calendar, actor_id, "/".join(sorted(changed & set(MATCHED_FIELDS)))
+            session,
+            ticket,
+            policy,
+            calendar,
+            actor_id,
+            "/".join(sorted(changed & set(MATCHED_FIELDS))),
+            first_reply_at=replies.get(ticket.id),
+            now=now,
         )
     else:
         policy = await session.get(SlaPolicy, ticket.sla_policy_id) if ticket.sla_policy_id else None
@@ -99,11 +108,15 @@ def recompute(
     calendar: Calendar,
     actor_id: uuid.UUID | None,
     reason: str,
+    *,
+    first_reply_at: dt.datetime | None,
+    now: dt.datetime,
 ) -> bool:
-    """Gives `ticket` its targets under `policy` and `calendar` again; when that changed anything, the
-    history (employees only) says from what to what and why. True when it changed."""
+    """Gives `ticket` its targets under `policy` and `calendar` again (`sla.recompute`); when that
+    changed anything, the history (employees only) says from what to what and why. True when it
+    changed."""
     before = sla.Snapshot.of(ticket)
-    if not sla.recompute(ticket, policy, calendar):
+    if not sla.recompute(ticket, policy, calendar, first_reply_at=first_reply_at, now=now):
         return False
     repo.add_event(
         session,

@@ -12,6 +12,7 @@ unrecorded target, so a round costs what it finds, not the number of open ticket
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
@@ -162,9 +163,14 @@ async def recompute_batch(
         ).all()
     )
     calendar = await sla.calendar_of(session, job.tenant_id)
+    replies = await sla.first_replies(session, [t.id for t in batch if t.sla_first_response_met_at is None])
+    now = dt.datetime.now(dt.UTC)
     for ticket in batch:
         policy = best_policy(policies, customers.get(ticket.site_id), ticket)
-        sla_service.recompute(session, ticket, policy, calendar, None, job.reason)
+        reply = replies.get(ticket.id)
+        sla_service.recompute(
+            session, ticket, policy, calendar, None, job.reason, first_reply_at=reply, now=now
+        )
     await session.flush()
     return batch[-1].id
 
