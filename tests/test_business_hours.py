@@ -215,6 +215,9 @@ def with_(**changes: object) -> dict:
     ("body", "loc"),
     [
         (with_(timezone="Mars/Olympus_Mons"), ["body", "timezone"]),
+        # In the time-zone database, but no place's time: the host's setting, and "not set yet".
+        (with_(timezone="localtime"), ["body", "timezone"]),
+        (with_(timezone="Factory"), ["body", "timezone"]),
         (with_(timezone="../../../etc/passwd"), ["body", "timezone"]),
         (with_(timezone="Europe/Berlin\u0000"), ["body", "timezone"]),
         (with_(timezone=""), ["body", "timezone"]),

@@ -75,9 +75,14 @@ def format_clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+# Names the time-zone database holds that are no place's time: `localtime` is whatever the host is
+# set to, `Factory` a placeholder for "not set yet".
+_NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones()) - _NOT_PLACES
 
 
 def is_time_zone(name: str) -> bool:

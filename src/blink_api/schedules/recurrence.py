@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 import zoneinfo
 
 from dateutil import rrule as rr
+
+from blink_api.kit.business_time import is_time_zone
 
 # The dates a schedule lives in: wide enough for any contract, narrow enough that expanding a rule
 # from its start to any date asked about stays cheap.
@@ -83,14 +84,9 @@ def _check_parts(parts: dict[str, str]) -> None:
         raise RuleError("`WKST` takes a weekday `MO` to `SU`.")
 
 
-@functools.cache
-def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
 def zone(name: str) -> zoneinfo.ZoneInfo:
     """The IANA time zone `name`; RuleError when there is none of that name."""
-    if name not in _zones():
+    if not is_time_zone(name):
         raise RuleError("Not a known IANA time zone, e.g. `Europe/Berlin`.")
     return zoneinfo.ZoneInfo(name)
 
