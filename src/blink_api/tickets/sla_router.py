@@ -27,7 +27,7 @@ async def list_policies(
     page: Pagination,
     tenant_id: Annotated[uuid.UUID | None, Query(description="Only the policies of this tenant.")] = None,
 ) -> Page[SlaPolicyRead]:
-    """Administrators only, oldest first."""
+    """Administrators only, newest first (ties between equally specific policies go to the oldest)."""
     return await service.list_policies(session, page, tenant_id)
 
 
