@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -279,8 +280,10 @@ async def test_slow_head_and_silent_connections_are_closed(proxy: PgProxy, tmp_p
 
         trickling = asyncio.create_task(trickle())
         assert await silent.closed_by_server(within=4)
-        status, headers, _ = await slow.response()
+        status, headers, body = await slow.response()
         assert status == 408 and headers["connection"] == "close"
+        assert headers["content-type"] == "application/problem+json"
+        assert json.loads(body)["type"] == "/problems/request-timeout" and json.loads(body)["status"] == 408
         assert await slow.closed_by_server(within=1)
         assert time.monotonic() - began < 4
         trickling.cancel()
@@ -294,7 +297,11 @@ async def test_slow_head_and_silent_connections_are_closed(proxy: PgProxy, tmp_p
         # A head larger than any client sends is refused, not buffered without end.
         big = await RawClient(base).open()
         await big.send(request_head("GET", "/health/live", {"X-Big": "b" * 100_000}))
-        assert (await big.response())[0] == 431
+        status, headers, body = await big.response()
+        assert status == 431 and headers["content-type"] == "application/problem+json"
+        problem = json.loads(body)
+        assert problem["type"] == "/problems/request-header-fields-too-large" and problem["status"] == 431
+        assert {"title", "detail"} <= problem.keys()
         big.close()
         for c in (silent, slow):
             c.close()

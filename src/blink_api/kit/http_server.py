@@ -11,12 +11,16 @@ exceed `MAX_HEAD_BYTES`; the body is bounded by the application (`blink_api.kit.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from http import HTTPStatus
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from blink_api.kit.config import get_settings
+from blink_api.kit.errors import PROBLEM_MEDIA_TYPE
+from blink_api.kit.problem_types import problem_type
 
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -28,13 +32,24 @@ log = logging.getLogger(__name__)
 # Larger than any head a browser or client library sends (h11's own bound is 16 KiB).
 MAX_HEAD_BYTES = 65_536
 
-_TIMEOUT = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"content-length: 31\r\nconnection: close\r\n\r\nThe request head arrived late.\n"
-)
-_TOO_LARGE = (
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"content-length: 28\r\nconnection: close\r\n\r\nThe request head is too big.\n"
+
+def _problem_answer(slug: str, detail: str) -> bytes:
+    """A whole HTTP/1.1 answer with the problem document of the registered type `slug`, closing the
+    connection: written before any request reached the application, so built here."""
+    kind = problem_type(slug)
+    body = json.dumps(
+        {"type": kind.uri, "title": kind.title, "status": kind.status, "detail": detail}
+    ).encode()
+    head = (
+        f"HTTP/1.1 {kind.status} {HTTPStatus(kind.status).phrase}\r\n"
+        f"content-type: {PROBLEM_MEDIA_TYPE}\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+_TIMEOUT = _problem_answer("request-timeout", "The request head arrived late; the connection is closed.")
+_TOO_LARGE = _problem_answer(
+    "request-header-fields-too-large", "The request head is larger than 64 KiB; the connection is closed."
 )
 
 

@@ -79,7 +79,9 @@ _ALL = (
         "request-timeout",
         408,
         "Request timeout",
-        "The request body arrived too slowly. A body must be complete within "
+        "The request arrived too slowly. Its head (request line and headers) must be complete within "
+        "`BLINK_HEADER_TIMEOUT_SECONDS` of the connection opening or of the previous answer; its body "
+        "within "
         "`BLINK_BODY_TIMEOUT_SECONDS` (10 by default) plus one second for every "
         "`BLINK_BODY_MIN_BYTES_PER_SECOND` bytes (4096 by default) received; the API stops waiting "
         "and closes the connection. Nothing of the request was carried out.",
@@ -118,6 +120,16 @@ _ALL = (
         "many pixels). When the body was not read to its end, the connection is closed.",
         "Send less: smaller or fewer files per request, images at a lower resolution. The same body "
         "is refused again.",
+    ),
+    ProblemType(
+        "request-header-fields-too-large",
+        431,
+        "Request header fields too large",
+        "The request's head (request line and headers together) is larger than 64 KiB, more than any "
+        "browser or client library sends. The API stops reading and closes the connection; nothing of "
+        "the request was carried out.",
+        "Send fewer or shorter headers: a long `Cookie` or a header repeated many times is the usual "
+        "cause. The same head is refused again.",
     ),
     ProblemType(
         "unsupported-media-type",
