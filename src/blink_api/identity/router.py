@@ -116,8 +116,8 @@ async def update_notification_settings(
     session: DbSession, principal: CurrentPrincipal, body: NotificationSettingsUpdate
 ) -> NotificationSettings:
     """Any authenticated caller, its own settings only. `comment: false` stops mails about new comments,
-    `status: false` those about closing (the one status change mailed); `locale` picks the mails'
-    language."""
+    `status: false` those about status changes (closing and re-opening included); `locale` picks the
+    mails' language."""
     return await service.set_notification_settings(session, principal, body)
 
 
