@@ -503,3 +503,31 @@ async def test_a_large_body_arriving_with_its_head_is_body_not_head(
         status, _, raw = await raw_client.response()
         raw_client.close()
     assert status == 201, raw
+
+
+@pytest.mark.parametrize("kind", ["httptools", "h11"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"POST /api/v1/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n",
+        b"POST /api/v1/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\n\r\n",
+        b"POST /api/v1/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET /health/live HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n",
+    ],
+)
+async def test_a_request_that_is_not_http_gets_a_problem_document(
+    tmp_path, database_url, database, kind, raw
+):
+    """Answered by the server before the application sees the request: still a problem document."""
+    app = create_app(make_settings(tmp_path / kind, database_url), database)
+    async with serve(app, kind=kind) as base:
+        raw_client = await RawClient(base).open()
+        await raw_client.send(raw)
+        status, headers, body = await raw_client.response()
+        closed = await raw_client.closed_by_server(within=5)
+        raw_client.close()
+    assert status == 400 and closed
+    assert headers["content-type"] == "application/problem+json"
+    problem = json.loads(body)
+    assert problem["type"] == "/problems/bad-request" and problem["status"] == 400
+    assert {"title", "detail"} <= problem.keys()

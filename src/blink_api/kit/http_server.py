@@ -6,6 +6,8 @@ request disarms the keep-alive one. A client sending its headers a byte at a tim
 would hold its connection forever. Here a request's head must be complete within
 `BLINK_HEADER_TIMEOUT_SECONDS` of the connection opening or of the previous response, and may not
 exceed `MAX_HEAD_BYTES`; the body is bounded by the application (`blink_api.kit.limits`).
+What the server answers itself, before the application sees a request (a late head 408, a head too
+large 431, a request the HTTP parser cannot read 400), is a problem document like every other error.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def _problem_answer(slug: str, detail: str) -> bytes:
 
 
 _TIMEOUT = _problem_answer("request-timeout", "The request head arrived late; the connection is closed.")
+_BAD_REQUEST = _problem_answer("bad-request", "The request is not valid HTTP; the connection is closed.")
 _TOO_LARGE = _problem_answer(
     "request-header-fields-too-large", "The request head is larger than 64 KiB; the connection is closed."
 )
@@ -93,6 +96,13 @@ class _HeadDeadline:
         self.transport.write(_TOO_LARGE)
         self.transport.close()
         return False
+
+    def send_400_response(self, msg: str) -> None:
+        """A request the HTTP parser cannot read: uvicorn's plain-text 400, as a problem document."""
+        self._disarm_head_timer()
+        log.info("invalid HTTP request; connection closed (%s)", msg)
+        self.transport.write(_BAD_REQUEST)
+        self.transport.close()
 
     def _head_timed_out(self) -> None:
         self._head_timer = None

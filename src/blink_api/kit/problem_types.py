@@ -31,6 +31,17 @@ class ProblemType:
 
 _ALL = (
     ProblemType(
+        "bad-request",
+        400,
+        "Bad request",
+        "The request is not valid HTTP/1.1: a request line or header the server cannot read, a "
+        "`Content-Length` that is not a number, a malformed chunk of a chunked body. The server "
+        "answers before any operation sees the request and closes the connection; nothing was carried "
+        "out.",
+        "Fix the client or the proxy in between: every ordinary HTTP client sends what the server "
+        "reads. The same request is refused again.",
+    ),
+    ProblemType(
         "unauthorized",
         401,
         "Authentication required",
