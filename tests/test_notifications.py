@@ -327,7 +327,8 @@ async def test_customer_user_invitation_is_a_portal_invitation_in_its_language(c
     mails = {m.rcpt_tos[0]: m.message for m in await mailbox.deliver()}
 
     assert sorted(mails) == ["de@hansa.example", "en@hansa.example"]
-    assert "Kundenportal" in mails["de@hansa.example"]["Subject"]
+    assert mails["de@hansa.example"]["Subject"] == "Ihr Zugang zum Blink Kundenportal"
+    assert "Sie wurden zum Blink Kundenportal eingeladen." in text_part(mails["de@hansa.example"])
     assert "customer portal" in mails["en@hansa.example"]["Subject"]
     assert "set-password?token=" in text_part(mails["en@hansa.example"])
 

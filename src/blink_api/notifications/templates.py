@@ -38,14 +38,14 @@ def invitation(*, name: str, link: str, locale: str, portal: bool) -> Mail:
             text="\n\n".join([*lines, link, "The link can be used once."]) + "\n",
             html=_html(lines, link, "Set password"),
         )
-    where = "das Blink Kundenportal" if portal else "Blink"
+    to_where = "zum Blink Kundenportal" if portal else "zu Blink"
     lines = [
         f"Hallo {name},",
-        f"Sie wurden zu {where} eingeladen.",
+        f"Sie wurden {to_where} eingeladen.",
         "Legen Sie Ihr Passwort über diesen Link fest:",
     ]
     return Mail(
-        subject=_single_line(f"Ihr Zugang zu {where}"),
+        subject=_single_line(f"Ihr Zugang {to_where}"),
         text="\n\n".join([*lines, link, "Der Link ist einmal gültig."]) + "\n",
         html=_html(lines, link, "Passwort festlegen"),
     )
