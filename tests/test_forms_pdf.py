@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image
 from pypdf.generic import ContentStream
 
+from tests.factories import make_ticket_type
 from tests.forms_helpers import (
     make_filler,
     make_manager,
@@ -285,7 +286,7 @@ async def test_a_long_remark_does_not_break_completion_with_a_pdf_for_the_ticket
     assert len(r.json()["ticket_ids"]) == 1
 
 
-async def test_inspection_example_end_to_end(client, world, ctx):
+async def test_inspection_example_end_to_end(client, world, portal, ctx):
     manager = await make_manager(ctx, world)
     filler = await make_filler(ctx, world)
     elements = [
@@ -358,7 +359,7 @@ async def test_inspection_example_end_to_end(client, world, ctx):
     assert "5 / 5" in text and "Nachreinigung veranlassen" not in text and ticket["number"] not in text
 
 
-async def test_the_on_demand_pdf_lists_the_raised_tickets(client, world, ctx):
+async def test_the_on_demand_pdf_lists_the_raised_tickets(client, world, portal, ctx):
     manager = await make_manager(ctx, world)
     filler = await make_filler(ctx, world)
     elements = [
@@ -417,3 +418,43 @@ async def test_a_client_that_asks_for_plain_bytes_gets_the_pdf_labelled_so(clien
     assert plain.status_code == 200 and plain.headers["content-type"] == "application/octet-stream"
     assert plain.headers["content-disposition"].startswith("attachment;")
     assert plain.content == await get_pdf(client, filler, sub["id"])
+
+
+async def test_the_pdf_names_no_ticket_the_sites_customer_users_do_not_see(client, world, portal, ctx):
+    """The PDF reaches customer users (as a report, on their tickets): tickets of a type not enabled for
+    their customer, and what such an element was answered with, stay out of it."""
+    async with ctx.database.sessionmaker.begin() as s:
+        internal = await make_ticket_type(s, tenant=world.tenant_a, name="Intern")
+    manager = await make_manager(ctx, world)
+    filler = await make_filler(ctx, world)
+    editable = {"description_editable": True, "due_date_enabled": True, "attach_pdf": True}
+    elements = [
+        ticket_element(world.type_a.id, key="sichtbar", title="Boden nachreinigen", **editable),
+        ticket_element(internal.id, key="intern", title="GEHEIM Lohnkosten", **editable),
+    ]
+    template = await published(client, manager, template_body(elements))
+    answers = {
+        "sichtbar": {"description": "Treppenhaus bis Freitag", "due_date": "2027-01-15"},
+        "intern": {"description": "Abmahnung Reinigungskraft", "due_date": "2027-01-16"},
+    }
+    r = await submit(client, filler, template["id"], world.site_a1.id, answers, complete=True)
+    assert r.status_code == 201, r.text
+    raised = {
+        t["ticket_type_id"]: t
+        for t in [
+            (await client.get(f"{API}/tickets/{i}", headers=filler.headers)).json()
+            for i in r.json()["ticket_ids"]
+        ]
+    }
+    seen, hidden = raised[str(world.type_a.id)], raised[str(internal.id)]
+    # The copy attached to the ticket the customer user sees, as it downloads it.
+    r = await client.get(f"{API}/tickets/{seen['id']}/attachments", headers=world.customer_user_x.headers)
+    assert r.status_code == 200, r.text
+    (pdf_file,) = [a for a in r.json()["items"] if a["content_type"] == "application/pdf"]
+    r = await client.get(f"{API}/attachments/{pdf_file['id']}/content", headers=world.customer_user_x.headers)
+    assert r.status_code == 200
+    text = pdf_text(r.content)
+    assert seen["number"] in text and "Boden nachreinigen" in text
+    assert "Treppenhaus bis Freitag" in text and "15.01.2027" in text
+    assert hidden["number"] not in text and "GEHEIM" not in text
+    assert "Abmahnung" not in text and "16.01.2027" not in text

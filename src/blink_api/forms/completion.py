@@ -12,6 +12,7 @@ import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from blink_api.customers import repository as customers_repo
 from blink_api.customers.models import Site
 from blink_api.files import service as files
 from blink_api.files.models import Attachment
@@ -180,6 +181,8 @@ async def render_pdf(
         ids = (await repo.ticket_ids(session, [submission.id]))[submission.id]
         raised = list(await session.scalars(select(Ticket).where(Ticket.id.in_(ids)))) if ids else []
     submitter = await session.get(Account, submission.created_by_id) if submission.created_by_id else None
+    # What the site's customer users see of it: the PDF reaches them (reports, their tickets' files).
+    shown = frozenset(await customers_repo.enabled_type_ids(session, site.customer_id)) if site else None
     async with ctx.renders.turn(caller.id):
         images: dict[str, pdf.Picture | None] = {}
         for upload in uploads:
@@ -196,7 +199,8 @@ async def render_pdf(
             answers=submission.answers,
             visible=el.visible_keys(elements, submission.answers),
             images=images,
-            tickets=[(t.number, t.title) for t in raised],
+            tickets=[(t.number, t.title) for t in raised if shown is None or t.ticket_type_id in shown],
+            ticket_types_shown=shown,
         )
         # reportlab is synchronous and CPU-bound: off the event loop.
         return await anyio.to_thread.run_sync(pdf.render, form)

@@ -62,6 +62,25 @@ class FilledForm:
     visible: set[str]
     images: dict[str, Picture | None] = field(default_factory=dict)
     tickets: list[tuple[str, str]] = field(default_factory=list)
+    # The ticket types whose tickets the site's customer users see (None: no customer, every type).
+    # The PDF reaches them as a report and on their tickets: what a ticket element of another type
+    # was answered with stays out of it, as the tickets raised of such types do (see `tickets`).
+    ticket_types_shown: frozenset[Any] | None = None
+
+
+def _ticket_text(element: Any, value: Any, shown: frozenset[Any] | None) -> str:
+    """A ticket element's answer: that a ticket was asked for, and what the person filling in set."""
+    if value is None:
+        return "-"
+    lines = ["Ticket angefordert"]
+    if shown is None or element.ticket_type_id in shown:
+        if value.get("title"):
+            lines.append(f"Titel: {value['title']}")
+        if value.get("description"):
+            lines.append(f"Beschreibung: {value['description']}")
+        if value.get("due_date"):
+            lines.append(f"Fällig am: {datetime.fromisoformat(value['due_date']):%d.%m.%Y}")
+    return "\n".join(lines)
 
 
 def _answer_text(element: Any, value: Any) -> str:
@@ -76,8 +95,6 @@ def _answer_text(element: Any, value: Any) -> str:
         return ", ".join(value)
     if kind == "number":
         return f"{value:g}" if isinstance(value, float) else str(value)
-    if kind == "ticket":
-        return "Ticket angefordert"
     return str(value)
 
 
@@ -147,6 +164,9 @@ def render(form: FilledForm) -> bytes:
         if element.type in ("photo", "signature") and element.key in form.images:
             shown = form.images[element.key]
             story.append(_image(shown) if shown else text("(Bild nicht lesbar)", _answer))
+        elif element.type == "ticket":
+            answer = _ticket_text(element, form.answers.get(element.key), form.ticket_types_shown)
+            story.extend(text(line, _answer) for line in answer.split("\n"))
         else:
             story.append(text(_answer_text(element, form.answers.get(element.key)), _answer))
         story.append(Spacer(1, 0.25 * cm))
