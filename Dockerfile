@@ -9,7 +9,11 @@ RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir -c requirements.lock .
 
 FROM python:3.11-slim
-RUN useradd --create-home --uid 10001 blink
+# DejaVu Sans for form PDFs: every European script, Cyrillic and Greek (see blink_api/forms/pdf.py).
+RUN apt-get update \
+ && apt-get install --no-install-recommends -y fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 10001 blink
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY alembic.ini ./

@@ -102,7 +102,7 @@ async def test_a_completed_pdf_is_served_from_storage_without_rendering(client, 
     assert r.status_code == 200 and r.content == marker
 
 
-async def test_the_ticket_gets_the_same_pdf_that_is_kept(client, world, ctx):
+async def test_the_ticket_gets_the_same_pdf_that_is_kept(client, world, portal, ctx):
     elements = [*PHOTO_FORM, ticket_element(world.type_a.id)]
     filler, sub, _ = await photo_submission(client, world, ctx, complete=True, elements=elements)
     (ticket_id,) = sub["ticket_ids"]

@@ -6,9 +6,11 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+import pytest
 from PIL import Image
 from pypdf.generic import ContentStream
 
+from blink_api.forms import pdf as pdf_module
 from tests.factories import make_ticket_type
 from tests.forms_helpers import (
     make_filler,
@@ -458,3 +460,23 @@ async def test_the_pdf_names_no_ticket_the_sites_customer_users_do_not_see(clien
     assert "Treppenhaus bis Freitag" in text and "15.01.2027" in text
     assert hidden["number"] not in text and "GEHEIM" not in text
     assert "Abmahnung" not in text and "16.01.2027" not in text
+
+
+@pytest.mark.skipif(
+    pdf_module.FONT_FILES[0].name != "DejaVuSans.ttf",
+    reason="the system has no DejaVu Sans (Debian: fonts-dejavu-core); Vera covers Latin-1 only",
+)
+async def test_names_in_every_european_script_come_out_whole(client, world, ctx):
+    manager = await make_manager(ctx, world)
+    filler = await make_filler(ctx, world)
+    elements = [
+        {"key": "name", "type": "text", "label": "Name der Reinigungskraft"},
+        {"key": "ort", "type": "text", "label": "Місце"},
+    ]
+    template = await published(client, manager, template_body(elements))
+    answers = {"name": "Łukasz Wójcik, Łódź; Řeka Čeština; Ștefan Țăran", "ort": "Уборка лестницы"}
+    r = await submit(client, filler, template["id"], world.site_a1.id, answers, complete=True)
+    assert r.status_code == 201, r.text
+    text = pdf_text(await get_pdf(client, filler, r.json()["id"]))
+    for written in (*answers.values(), "Місце"):
+        assert written in text, text

@@ -5,7 +5,7 @@ from pypdf import PdfReader
 from tests.kit import API
 
 
-async def test_inspection_raises_ticket_with_pdf(client, world, ctx):
+async def test_inspection_raises_ticket_with_pdf(client, world, portal, ctx):
     from tests.factories import make_employee
 
     async with ctx.database.sessionmaker.begin() as s:

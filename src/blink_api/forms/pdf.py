@@ -24,10 +24,32 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer
 
 FONT, FONT_BOLD = "BlinkSans", "BlinkSans-Bold"
-_fonts = Path(reportlab.__file__).parent / "fonts"
-# Bitstream Vera ships with reportlab and covers German (ä, ö, ü, ß), embedded, so every viewer shows it.
-pdfmetrics.registerFont(TTFont(FONT, str(_fonts / "Vera.ttf")))
-pdfmetrics.registerFont(TTFont(FONT_BOLD, str(_fonts / "VeraBd.ttf")))
+# The font is embedded, so every viewer shows it. DejaVu Sans (Vera's successor, the same shapes)
+# covers every Latin script of Europe, Greek and Cyrillic: the names of staff from Poland, Czechia or
+# Ukraine come out whole. It is taken where the system has it (Debian and Ubuntu: `fonts-dejavu-core`,
+# which the image installs; the other usual places besides). Without it, Bitstream Vera, which
+# reportlab ships: German is whole (ä, ö, ü, ß), letters such as ź, ř or Cyrillic are left out.
+_DEJAVU_DIRS = (
+    "/usr/share/fonts/truetype/dejavu",  # Debian, Ubuntu
+    "/usr/share/fonts/dejavu-sans-fonts",  # Fedora
+    "/usr/share/fonts/dejavu",  # Alpine
+    "/usr/share/fonts/TTF",  # Arch
+    "/usr/local/share/fonts/dejavu",  # FreeBSD
+)
+
+
+def _font_files() -> tuple[Path, Path]:
+    for folder in map(Path, _DEJAVU_DIRS):
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            return regular, bold
+    shipped = Path(reportlab.__file__).parent / "fonts"
+    return shipped / "Vera.ttf", shipped / "VeraBd.ttf"
+
+
+FONT_FILES = _font_files()
+pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILES[0])))
+pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_FILES[1])))
 
 # 16 cm at about 190 dpi: sharp on paper, a few hundred kilobytes at most per picture.
 MAX_IMAGE_EDGE = 1200
