@@ -211,6 +211,62 @@ async def test_visible_if_must_point_to_an_earlier_element(client, world, ctx, e
     assert (await client.get(f"{API}/form-templates", headers=manager.headers)).json()["items"] == []
 
 
+@pytest.mark.parametrize(
+    ("target", "op", "value"),
+    [
+        ({"type": "rating"}, "lte", "2"),
+        ({"type": "rating"}, "eq", 6),
+        ({"type": "number"}, "eq", {"x": 1}),
+        ({"type": "number"}, "gt", True),
+        ({"type": "date"}, "gte", 5),
+        ({"type": "date"}, "lt", "2027-02-30"),
+        ({"type": "yes_no"}, "eq", "ja"),
+        ({"type": "text"}, "eq", 3),
+        ({"type": "choice", "options": ["gut", "schlecht"]}, "eq", "mittel"),
+        ({"type": "choice", "options": ["gut", "schlecht"]}, "in", ["gut", 1]),
+        ({"type": "multi_choice", "options": ["Boden", "Glas"]}, "in", ["Decke"]),
+        ({"type": "multi_choice", "options": ["Boden", "Glas"]}, "eq", "Boden"),
+    ],
+)
+async def test_a_condition_no_answer_could_meet_is_refused(client, world, ctx, target, op, value):
+    """Such a condition would hide its element for good: a required one would never be asked for."""
+    manager = await make_manager(ctx, world)
+    elements = [
+        {"key": "a", "label": "A", **target},
+        {
+            "key": "b",
+            "type": "text",
+            "label": "B",
+            "required": True,
+            "visible_if": {"element": "a", "op": op, "value": value},
+        },
+    ]
+    r = await client.post(f"{API}/form-templates", headers=manager.headers, json=template_body(elements))
+    assert_problem(r, 422, ["body", "elements", 1, "visible_if", "value"])
+
+
+@pytest.mark.parametrize(
+    ("target", "op", "value"),
+    [
+        ({"type": "rating"}, "lte", 2),
+        ({"type": "number", "min": 1}, "lt", 0.5),  # a bound of the answer is no bound of a comparison
+        ({"type": "date"}, "gte", "2027-01-01"),
+        ({"type": "yes_no"}, "eq", False),
+        ({"type": "choice", "options": ["gut", "schlecht"]}, "in", ["schlecht"]),
+        ({"type": "multi_choice", "options": ["Boden", "Glas"]}, "in", ["Glas"]),
+        ({"type": "multi_choice", "options": ["Boden", "Glas"]}, "eq", ["Boden", "Glas"]),
+    ],
+)
+async def test_a_condition_an_answer_can_meet_is_taken(client, world, ctx, target, op, value):
+    manager = await make_manager(ctx, world)
+    elements = [
+        {"key": "a", "label": "A", **target},
+        {"key": "b", "type": "text", "label": "B", "visible_if": {"element": "a", "op": op, "value": value}},
+    ]
+    r = await client.post(f"{API}/form-templates", headers=manager.headers, json=template_body(elements))
+    assert r.status_code == 201, r.text
+
+
 async def test_visible_if_refuses_an_unknown_operator(client, world, ctx):
     manager = await make_manager(ctx, world)
     elements = [

@@ -336,6 +336,14 @@ def check_template(
                         msg=f"'{condition.op}' needs a number, rating or date element.",
                     )
                 )
+            elif (why := _why_never_met(target, condition.op, condition.value)) is not None:
+                errors.append(
+                    FieldError(
+                        loc=[*here, "visible_if", "value"],
+                        type="not_an_answer",
+                        msg=f"'{condition.element}' is never answered like this: {why}",
+                    )
+                )
         if is_public and element.type == "ticket":
             errors.append(
                 FieldError(
@@ -355,6 +363,22 @@ def check_template(
         seen.setdefault(element.key, element)
     if errors:
         raise Invalid(errors[0].msg, errors=errors)
+
+
+def _why_never_met(target: Any, op: str, value: Any) -> str | None:
+    """Why a condition comparing `target`'s answer with `value` could never hold (a text where the
+    answer is a number, an option the element does not offer); None when it can."""
+    items = value if op == "in" else [value]
+    for item in items:
+        if target.type == "number":
+            why = None if _is_number(item) else "Expected a number."
+        elif target.type == "multi_choice" and op == "in":
+            why = None if item in target.options else "Expected one of the options."
+        else:
+            why = _check_one(target, item)[1]
+        if why is not None:
+            return why
+    return None
 
 
 def _compare(op: str, answer: Any, value: Any) -> bool:
