@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -526,6 +527,43 @@ async def test_employee_email_must_be_unique_ignoring_case(client, world):
     assert (await client.get(f"{API}/employees/{world.employee_a.id}", headers=admin)).json()[
         "email"
     ] == world.employee_a.email
+
+
+async def test_parallel_changes_of_an_employees_tenants_each_succeed(client, world):
+    """Each change waits for the one before (the tenants are link rows, replaced as a whole): none
+    fails, least of all with a conflict about an e-mail address nobody sent."""
+    url = f"{API}/employees/{world.employee_a.id}"
+    both = [str(world.tenant_a.id), str(world.tenant_b.id)]
+    for round_ in range(8):
+        wanted = both if round_ % 2 == 0 else both[:1]
+        answers = await asyncio.gather(
+            *(client.patch(url, headers=world.admin.headers, json={"tenant_ids": wanted}) for _ in range(4))
+        )
+        assert [r.status_code for r in answers] == [200] * 4, [r.text for r in answers]
+        assert sorted((await client.get(url, headers=world.admin.headers)).json()["tenant_ids"]) == sorted(
+            wanted
+        )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"is_admin": True}, {"notify_unassigned": True}, {"tenant_ids": []}, {"permission_group_ids": []}],
+)
+async def test_every_change_of_an_employee_moves_its_updated_at(client, world, change):
+    url = f"{API}/employees/{world.employee_a.id}"
+    before = (await client.get(url, headers=world.admin.headers)).json()
+    if "permission_group_ids" in change:
+        group = await client.post(
+            f"{API}/permission-groups", headers=world.admin.headers, json={"name": "G", "permissions": []}
+        )
+        change = {"permission_group_ids": [group.json()["id"]]}
+    r = await client.patch(url, headers=world.admin.headers, json=change)
+    assert r.status_code == 200, r.text
+    assert r.json()["updated_at"] > before["updated_at"]
+    assert (await client.get(url, headers=world.admin.headers)).json()["updated_at"] == r.json()["updated_at"]
+    # Sending what is there already changes nothing.
+    again = await client.patch(url, headers=world.admin.headers, json=change)
+    assert again.json()["updated_at"] == r.json()["updated_at"]
 
 
 async def test_deactivated_employee_loses_its_session(client, world):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from sqlalchemy import select
@@ -166,6 +167,7 @@ async def update_employee(
 ) -> Employee:
     """Every rule is checked before anything changes; tenants, name, locale and mail settings are any
     administrator's to change (administrators serve every tenant anyway)."""
+    await repo.lock_employee(session, employee_id)
     employee = await get_employee(session, principal, employee_id)
     reason = policy.why_not_demote_or_deactivate(
         principal, employee, is_admin=body.is_admin, is_active=body.is_active
@@ -193,6 +195,7 @@ async def update_employee(
         ensure(why_not_manage_account(principal, before, "change the password of"))
     if body.is_active is not None and body.is_active != employee.is_active:
         ensure(why_not_manage_account(principal, before, "deactivate or reactivate"))
+    links_before = ({t.id for t in employee.tenants}, {g.id for g in employee.permission_groups})
     if body.tenant_ids is not None:
         employee.tenants = await require_all_exist(
             session, Tenant, body.tenant_ids, ["body", "tenant_ids"], "tenant"
@@ -200,6 +203,13 @@ async def update_employee(
     if body.permission_group_ids is not None:
         employee.permission_groups = groups
     changes = apply_changes(employee, body, skip={"password", "tenant_ids", "permission_group_ids"})
+    if changes or links_before != (
+        {t.id for t in employee.tenants},
+        {g.id for g in employee.permission_groups},
+    ):
+        # Fields of the employees table and the link tables leave the accounts row, which holds
+        # `updated_at`, untouched: it is set here for every change.
+        employee.updated_at = dt.datetime.now(dt.UTC)
     if body.password is not None:
         await identity.set_password_hash(ctx, employee, body.password)
     elif "is_active" in changes and not employee.is_active:
