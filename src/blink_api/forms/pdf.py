@@ -95,7 +95,7 @@ def _ticket_text(element: Any, value: Any, shown: frozenset[Any] | None) -> str:
     if value is None:
         return "-"
     lines = ["Ticket angefordert"]
-    if shown is None or element.ticket_type_id in shown:
+    if isinstance(value, dict) and (shown is None or element.ticket_type_id in shown):
         if value.get("title"):
             lines.append(f"Titel: {value['title']}")
         if value.get("description"):
