@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import ClassVar
 
-from blink_api.kit.db import database_unavailable
+from blink_api.kit.config import Settings
+from blink_api.kit.db import Database, database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -38,3 +40,27 @@ async def run_every(
                 log.exception("%s round failed", name)
         await pause(stop, seconds)
     log.info("%s stopped", name)
+
+
+class PeriodicWorker:
+    """A background job with a small database pool of its own, doing `run_round` every `poll_seconds`
+    on `run_every` until stopped. Subclasses name themselves and say what a round does."""
+
+    name: ClassVar[str]
+    poll_seconds: ClassVar[float]
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
+        self.settings = settings
+
+    @staticmethod
+    def database_for(url: str, settings: Settings) -> Database:
+        """A small pool of the job's own, with the same timeouts as the request pool."""
+        return Database.from_settings(url, settings, pool_size=1, max_overflow=1)
+
+    async def run_round(self) -> object:
+        raise NotImplementedError
+
+    async def run(self, stop: asyncio.Event, poll_seconds: float | None = None) -> None:
+        pause_seconds = self.poll_seconds if poll_seconds is None else poll_seconds
+        await run_every(pause_seconds, self.run_round, stop, name=self.name)

@@ -11,7 +11,6 @@ missed while no worker ran are caught up by the next round; dates before `catch_
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -22,7 +21,7 @@ from blink_api.identity.models import Account
 from blink_api.identity.principals import EmployeePrincipal
 from blink_api.kit.config import Settings
 from blink_api.kit.db import Database, database_unavailable
-from blink_api.kit.periodic import run_every
+from blink_api.kit.periodic import PeriodicWorker
 from blink_api.schedules import recurrence
 from blink_api.schedules import repository as repo
 from blink_api.schedules.models import Schedule
@@ -125,20 +124,11 @@ async def run_once(database: Database, settings: Settings, now: dt.datetime | No
     return count
 
 
-class ScheduleWorker:
-    def __init__(self, database: Database, settings: Settings) -> None:
-        self.database = database
-        self.settings = settings
-
-    @staticmethod
-    def database_for(url: str, settings: Settings) -> Database:
-        """A small pool of the worker's own, with the same timeouts as the request pool."""
-        return Database.from_settings(url, settings, pool_size=1, max_overflow=1)
+class ScheduleWorker(PeriodicWorker):
+    name = "schedule worker"
+    poll_seconds = 60.0
 
     async def run_round(self) -> None:
         raised = await run_once(self.database, self.settings)
         if raised:
             log.info("schedule worker raised %d tickets", raised)
-
-    async def run(self, stop: asyncio.Event, poll_seconds: float = 60.0) -> None:
-        await run_every(poll_seconds, self.run_round, stop, name="schedule worker")

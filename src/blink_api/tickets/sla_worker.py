@@ -11,7 +11,6 @@ unrecorded target, so a round costs what it finds, not the number of open ticket
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -24,8 +23,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from blink_api.customers.models import Site
 from blink_api.kit.config import Settings
-from blink_api.kit.db import Database
-from blink_api.kit.periodic import run_every
+from blink_api.kit.periodic import PeriodicWorker
 from blink_api.notifications.events import Event, publish
 from blink_api.tickets import notifications as notify
 from blink_api.tickets import repository as repo
@@ -228,21 +226,9 @@ async def run_round(sessions: async_sessionmaker[AsyncSession], settings: Settin
             return handled
 
 
-class SlaWorker:
-    """Runs `run_round` every few seconds until stopped."""
+class SlaWorker(PeriodicWorker):
+    name = "service-level worker"
+    poll_seconds = 5.0
 
-    def __init__(self, database: Database, settings: Settings) -> None:
-        self.database = database
-        self.settings = settings
-
-    @staticmethod
-    def database_for(url: str, settings: Settings) -> Database:
-        return Database.from_settings(url, settings, pool_size=1, max_overflow=1)
-
-    async def run(self, stop: asyncio.Event, poll_seconds: float = 5.0) -> None:
-        await run_every(
-            poll_seconds,
-            lambda: run_round(self.database.sessionmaker, self.settings),
-            stop,
-            name="service-level worker",
-        )
+    async def run_round(self) -> int:
+        return await run_round(self.database.sessionmaker, self.settings)
