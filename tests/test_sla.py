@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -633,10 +634,11 @@ async def test_the_breach_scan_and_what_breaches_next_read_partial_indexes(datab
                 {"t": uuid.uuid4()},
             )
         )
-        # Which of the two sla_due_at indexes the planner takes depends on the table's statistics
-        # at that moment; either one answers without reading the table through.
+        # Which of the sla_due_at indexes (per tenant, per site, overall) the planner takes for a
+        # table this small depends on its statistics at that moment; any one answers without
+        # reading the table through. At 1,000,000 tickets it is the per-tenant one (bench/sla_plan.py).
         assert "Seq Scan" not in plan, plan
-        assert "ix_tickets_tenant_id_sla_due_at" in plan or "ix_tickets_sla_due_at" in plan, plan
+        assert re.search(r"Index (Only )?Scan (using|on) ix_tickets_\w*sla_due_at", plan), plan
 
 
 # --- Recomputation --------------------------------------------------------------------------------
